@@ -1,0 +1,203 @@
+//! The conventions every lesson program shares.
+//!
+//! A lesson's `main` parses its arguments with `clap` (which already prints `--help` with the
+//! defaults and exits with code 2 on a bad argument), runs its body, and hands the result to
+//! [`finish`]. A failure then prints as one sentence naming the step that failed and why,
+//! followed by a hint, and the program exits with code 1: never a panic or a backtrace.
+//!
+//! ```
+//! use netutil::cli::{Hint, StepExt};
+//! use std::error::Error;
+//! use std::net::TcpStream;
+//!
+//! fn run() -> Result<(), Box<dyn Error>> {
+//!     // Port 9 (discard) on loopback: nothing listens there on a normal machine.
+//!     TcpStream::connect("127.0.0.1:9")
+//!         .step("connect to 127.0.0.1:9")
+//!         .hint("start the server first")?;
+//!     Ok(())
+//! }
+//!
+//! let failure = run().unwrap_err();
+//! assert!(failure.to_string().starts_with("could not connect to 127.0.0.1:9: "));
+//! assert_eq!(netutil::cli::hint_for(failure.as_ref()).as_deref(), Some("start the server first"));
+//! ```
+
+use std::error::Error;
+use std::fmt;
+use std::io;
+use std::process::ExitCode;
+
+/// Any error that can cross threads, as [`Failure`] keeps it.
+pub type BoxError = Box<dyn Error + Send + Sync>;
+
+/// A step of a lesson that failed: what the program was trying to do, the error that stopped
+/// it, and optionally what the student can try next.
+#[derive(Debug)]
+pub struct Failure {
+    step: String,
+    cause: BoxError,
+    hint: Option<String>,
+}
+
+impl Failure {
+    /// A failure of `step` (written as a verb phrase: "connect to 127.0.0.1:80") caused by `cause`.
+    pub fn new(step: impl Into<String>, cause: impl Into<BoxError>) -> Self {
+        Failure {
+            step: step.into(),
+            cause: cause.into(),
+            hint: None,
+        }
+    }
+
+    /// Attaches what the student can try next; it replaces any hint the cause would suggest.
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// The step that failed, as given to [`Failure::new`].
+    pub fn step(&self) -> &str {
+        &self.step
+    }
+
+    /// The hint given with [`Failure::with_hint`], if any.
+    pub fn hint(&self) -> Option<&str> {
+        self.hint.as_deref()
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "could not {}: {}", self.step, self.cause)
+    }
+}
+
+impl Error for Failure {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        Some(self.cause.as_ref())
+    }
+}
+
+/// Names the step a fallible call belongs to: `stream.write_all(req).step("send the request")?`.
+pub trait StepExt<T> {
+    /// Wraps the error, if any, in a [`Failure`] of `step`.
+    fn step(self, step: impl Into<String>) -> Result<T, Failure>;
+}
+
+impl<T, E: Into<BoxError>> StepExt<T> for Result<T, E> {
+    fn step(self, step: impl Into<String>) -> Result<T, Failure> {
+        self.map_err(|cause| Failure::new(step, cause))
+    }
+}
+
+/// Adds a hint to a failed step: `.step("bind 127.0.0.1:8888").hint("is the port in use?")?`.
+pub trait Hint<T> {
+    /// Attaches `hint` to the failure, if any.
+    fn hint(self, hint: impl Into<String>) -> Result<T, Failure>;
+}
+
+impl<T> Hint<T> for Result<T, Failure> {
+    fn hint(self, hint: impl Into<String>) -> Result<T, Failure> {
+        self.map_err(|failure| failure.with_hint(hint))
+    }
+}
+
+/// Ends a lesson: on success exit code 0; on failure one line `error: …`, one line `hint: …`
+/// when there is something to suggest, and exit code 1.
+pub fn finish(result: Result<(), Box<dyn Error>>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            if let Some(hint) = hint_for(error.as_ref()) {
+                eprintln!("hint: {hint}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// What to suggest for `error`: the hint of the outermost [`Failure`] that has one, otherwise
+/// a general hint for the first I/O or lookup error in its chain of causes.
+pub fn hint_for(error: &(dyn Error + 'static)) -> Option<String> {
+    let chain = || std::iter::successors(Some(error), |&e| e.source());
+    chain()
+        .filter_map(|e| e.downcast_ref::<Failure>())
+        .find_map(|failure| failure.hint.clone())
+        .or_else(|| chain().find_map(general_hint).map(str::to_owned))
+}
+
+fn general_hint(error: &(dyn Error + 'static)) -> Option<&'static str> {
+    if let Some(lookup) = error.downcast_ref::<crate::lookup::LookupError>() {
+        return lookup.hint();
+    }
+    let io = error.downcast_ref::<io::Error>()?;
+    Some(match io.kind() {
+        io::ErrorKind::ConnectionRefused => {
+            "nothing is listening there: start the server first, or check the host and port"
+        }
+        io::ErrorKind::AddrInUse => {
+            "another program already uses that port: stop it, or pick another with --port"
+        }
+        io::ErrorKind::AddrNotAvailable => {
+            "that address does not belong to this machine: try 127.0.0.1 or 0.0.0.0"
+        }
+        io::ErrorKind::PermissionDenied => {
+            "ports below 1024 need root: use a port above 1024 (e.g. --port 8888)"
+        }
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => {
+            "no answer in time: is the peer running, and is this machine online?"
+        }
+        io::ErrorKind::ConnectionReset | io::ErrorKind::UnexpectedEof => {
+            "the peer closed the connection early: look at the peer's own output"
+        }
+        io::ErrorKind::NetworkUnreachable | io::ErrorKind::HostUnreachable => {
+            "this machine has no route there: are you offline? try a peer on 127.0.0.1"
+        }
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failure_reads_as_one_sentence() {
+        let cause = io::Error::new(io::ErrorKind::ConnectionRefused, "connection refused");
+        let failure = Failure::new("connect to 127.0.0.1:80", cause);
+        assert_eq!(
+            failure.to_string(),
+            "could not connect to 127.0.0.1:80: connection refused"
+        );
+    }
+
+    #[test]
+    fn explicit_hint_wins_over_the_general_one() {
+        let cause = io::Error::from(io::ErrorKind::ConnectionRefused);
+        let result: Result<(), _> = Err(cause);
+        let error: Box<dyn Error> = result
+            .step("connect")
+            .hint("run the server")
+            .unwrap_err()
+            .into();
+        assert_eq!(hint_for(error.as_ref()).as_deref(), Some("run the server"));
+    }
+
+    #[test]
+    fn io_kind_gives_a_general_hint() {
+        let error: Box<dyn Error> = Failure::new(
+            "bind 127.0.0.1:8888",
+            io::Error::from(io::ErrorKind::AddrInUse),
+        )
+        .into();
+        assert!(hint_for(error.as_ref()).unwrap().contains("--port"));
+    }
+
+    #[test]
+    fn unknown_errors_have_no_hint() {
+        let error: Box<dyn Error> = "something odd".into();
+        assert_eq!(hint_for(error.as_ref()), None);
+    }
+}

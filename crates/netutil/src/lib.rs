@@ -1,0 +1,29 @@
+//! # netutil: the helpers behind the socket lessons
+//!
+//! Each lesson in `examples/` writes out the one idea it teaches with `std::net` or `socket2`
+//! calls. Everything around that idea (reporting errors, name lookups, the NTP packet codec,
+//! HTTP framing, a bounded server loop) lives here, so the lessons stay short and homework can
+//! reuse code that has been tested against real peers.
+//!
+//! ## Layout
+//!
+//! | module | what it is for |
+//! |---|---|
+//! | [`cli`] | the conventions every lesson program shares: one-sentence errors with a hint, exit codes |
+//! | [`lookup`] | this host's name, a host's addresses, service names ⇄ port numbers |
+//! | [`ntp`] | the 48-byte NTP header codec, an SNTP client (`query`) and an SNTP server |
+//! | [`http`] | a small blocking HTTP/1.1 client with correct body framing and timeouts |
+//! | [`server`] | binding listeners and a bounded thread-per-connection server with graceful shutdown |
+//!
+//! ## Rules this crate keeps
+//!
+//! - Every blocking network call has a timeout.
+//! - Everything read from the network is validated; malformed input is an error, never a panic.
+//! - Errors are typed and their messages say what went wrong in one sentence.
+#![deny(missing_docs)]
+
+pub mod cli;
+pub mod http;
+pub mod lookup;
+pub mod ntp;
+pub mod server;

@@ -1,0 +1,64 @@
+//! # basics_01: this machine's host name
+//!
+//! Every machine on a network has a name. This lesson asks the operating system for it
+//! (`gethostname`) and then asks the resolver which IP addresses that name stands for.
+//!
+//! Mirrors `basic-01.py` of the Python course, which prints `socket.gethostname()` and
+//! `socket.gethostbyname()` of it. Python's `gethostbyname` returns one IPv4 address; here we
+//! print every address, IPv6 included, in the order the resolver gives them.
+//!
+//! ## How to run
+//!
+//! In one terminal, ask the system tools:
+//!
+//! ```text
+//! hostname
+//! getent ahosts "$(hostname)"
+//! ```
+//!
+//! In another terminal, run the lesson:
+//!
+//! ```text
+//! cargo run --example basics_01
+//! ```
+//!
+//! ## What you should see
+//!
+//! The same name `hostname` printed, then its addresses, for example:
+//!
+//! ```text
+//! Host name: lab-pc-07
+//! IP address: 127.0.1.1
+//! ```
+
+use std::error::Error;
+use std::process::ExitCode;
+
+use clap::Parser;
+use netutil::cli::{Hint, StepExt};
+use netutil::lookup;
+
+/// Print this machine's host name and the IP addresses it resolves to.
+#[derive(Parser)]
+struct Args {}
+
+fn main() -> ExitCode {
+    let _args = Args::parse();
+    netutil::cli::finish(run())
+}
+
+fn run() -> Result<(), Box<dyn Error>> {
+    let name = lookup::host_name().step("read this machine's host name")?;
+    println!("Host name: {name}");
+
+    // The name is only a label; the resolver (usually /etc/hosts) says which addresses it has.
+    let addresses = lookup::resolve(&name)
+        .step("find the addresses of this machine's name")
+        .hint(format!(
+            "add a line for {name} to /etc/hosts, e.g. `127.0.1.1 {name}`"
+        ))?;
+    for ip in addresses {
+        println!("IP address: {ip}");
+    }
+    Ok(())
+}

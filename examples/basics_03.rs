@@ -1,0 +1,87 @@
+//! # basics_03: service names and port numbers
+//!
+//! A port number says which program on a host a packet is for; well-known services have
+//! fixed numbers and names (25/tcp is `smtp`, 53/udp is `domain`). This lesson looks them up
+//! in the services database (`/etc/services`), in both directions.
+//!
+//! Mirrors `basic-03.py` of the Python course, which calls `socket.getservbyport(port, proto)`
+//! for 25/tcp and 53/udp (the cookbook adds 80/tcp). The reverse direction, a name to its
+//! port, is `getservbyname` in Python. Both are asked through the resolver's `getnameinfo`
+//! and `getaddrinfo`, which read the same database.
+//!
+//! A port with no entry has no name: Python raises `OSError: port/proto not found`; the C call
+//! underneath just hands back the number as text. This lesson says so in one sentence and
+//! exits with code 1.
+//!
+//! ## How to run
+//!
+//! In one terminal, read the database yourself:
+//!
+//! ```text
+//! getent services 25/tcp 53/udp 80/tcp ntp
+//! ```
+//!
+//! In another terminal, run the lesson with its defaults, then with your own queries:
+//!
+//! ```text
+//! cargo run --example basics_03
+//! cargo run --example basics_03 -- 123/udp ntp/udp http/tcp
+//! ```
+//!
+//! ## What you should see
+//!
+//! ```text
+//! 25/tcp => smtp
+//! 53/udp => domain
+//! 80/tcp => http
+//! ```
+//!
+//! and for the second command `123/udp => ntp`, `ntp/udp => 123`, `http/tcp => 80`.
+
+use std::error::Error;
+use std::process::ExitCode;
+
+use clap::Parser;
+use netutil::cli::StepExt;
+use netutil::lookup::{self, Protocol};
+
+/// Look up the service name of a port (25/tcp => smtp) or the port of a service (ntp/udp => 123).
+#[derive(Parser)]
+struct Args {
+    /// Queries of the form PORT/PROTOCOL or NAME/PROTOCOL, where PROTOCOL is tcp or udp.
+    #[arg(default_values = ["25/tcp", "53/udp", "80/tcp"], value_parser = parse_query)]
+    queries: Vec<(String, Protocol)>,
+}
+
+fn parse_query(text: &str) -> Result<(String, Protocol), String> {
+    let (service, protocol) = text
+        .split_once('/')
+        .ok_or_else(|| format!("{text:?} is not PORT/PROTOCOL or NAME/PROTOCOL"))?;
+    let protocol = protocol.parse().map_err(|error| format!("{error}"))?;
+    Ok((service.to_owned(), protocol))
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    netutil::cli::finish(run(&args))
+}
+
+fn run(args: &Args) -> Result<(), Box<dyn Error>> {
+    for (service, protocol) in &args.queries {
+        // The same number can name different services over TCP and UDP, so the protocol is
+        // part of every question.
+        match service.parse::<u16>() {
+            Ok(port) => {
+                let name = lookup::service_name(port, *protocol)
+                    .step(format!("find the name of port {port}/{protocol}"))?;
+                println!("{port}/{protocol} => {name}");
+            }
+            Err(_) => {
+                let port = lookup::service_port(service, *protocol)
+                    .step(format!("find the port of {service}/{protocol}"))?;
+                println!("{service}/{protocol} => {port}");
+            }
+        }
+    }
+    Ok(())
+}

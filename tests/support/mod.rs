@@ -1,0 +1,309 @@
+//! The test harness every lesson test shares: it runs a lesson program as a real child process
+//! with a timeout, captures what it prints, and can start a server lesson and wait until it
+//! listens.
+//!
+//! Conventions the lessons keep so this works:
+//! - a server lesson accepts `--port 0` (the kernel picks a free port, so tests run in
+//!   parallel) and prints a line containing `listening on ADDRESS` once it accepts peers;
+//! - failures go to stderr as `error: …` and `hint: …`, with exit code 1;
+//! - a bad argument exits with code 2.
+//!
+//! Each test binary compiles its own copy of this module and uses only part of it.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::sync::{Mutex, OnceLock};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How long any lesson may run in a test before it counts as hung.
+pub const LESSON_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The path of a lesson's compiled program, building the lessons once per test binary.
+///
+/// `cargo test` builds the examples before it runs tests, but `cargo test --test NAME` does not,
+/// so the harness asks Cargo itself; when everything is fresh this takes a fraction of a second.
+pub fn lesson_path(name: &str) -> PathBuf {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "--quiet", "--examples"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("cargo can be run from the tests");
+        assert!(status.success(), "building the lessons failed");
+    });
+    let path = examples_dir().join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(path.exists(), "no lesson program at {}", path.display());
+    path
+}
+
+fn examples_dir() -> PathBuf {
+    // A test binary lives in target/<profile>/deps/; the lessons in target/<profile>/examples/.
+    let test_binary = std::env::current_exe().expect("the test binary knows its path");
+    let profile_dir = test_binary
+        .parent()
+        .and_then(Path::parent)
+        .expect("test binaries live in target/<profile>/deps");
+    profile_dir.join("examples")
+}
+
+/// A command that runs lesson `name` with `args`.
+pub fn lesson(name: &str, args: &[&str]) -> Command {
+    let mut command = Command::new(lesson_path(name));
+    command.args(args).env_remove("RUST_BACKTRACE");
+    command
+}
+
+/// What a finished program did.
+#[derive(Debug)]
+pub struct Finished {
+    /// Its exit status.
+    pub status: ExitStatus,
+    /// Everything it printed on stdout.
+    pub stdout: String,
+    /// Everything it printed on stderr.
+    pub stderr: String,
+}
+
+impl Finished {
+    /// The exit code; a program killed by a signal has none and fails the test.
+    pub fn code(&self) -> i32 {
+        self.status
+            .code()
+            .unwrap_or_else(|| panic!("killed by a signal: {self:?}"))
+    }
+
+    /// Asserts the exit code and that nothing panicked, with the whole output on failure.
+    pub fn assert_code(&self, expected: i32) -> &Self {
+        assert_eq!(self.code(), expected, "unexpected exit code: {self:#?}");
+        assert!(
+            !self.stderr.contains("panicked"),
+            "the program panicked: {self:#?}"
+        );
+        self
+    }
+
+    /// Asserts a clean failure: exit code 1, `error: …` on stderr, and no panic.
+    pub fn assert_clean_failure(&self) -> &Self {
+        self.assert_code(1);
+        assert!(
+            self.stderr.starts_with("error: "),
+            "no error sentence: {self:#?}"
+        );
+        self
+    }
+}
+
+/// Runs `command` to completion with `stdin` as its input, killing it after `timeout`.
+pub fn run_with_input(mut command: Command, stdin: &[u8], timeout: Duration) -> Finished {
+    command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let description = format!("{command:?}");
+    let mut child = ChildGuard::spawn(command);
+    let mut input = child.0.stdin.take().expect("stdin is piped");
+    let stdin = stdin.to_vec();
+    // Writing from a thread keeps a large input from deadlocking against a full stdout pipe.
+    let writer = thread::spawn(move || {
+        use std::io::Write;
+        let _ = input.write_all(&stdin);
+    });
+    let stdout = read_in_background(child.0.stdout.take().expect("stdout is piped"));
+    let stderr = read_in_background(child.0.stderr.take().expect("stderr is piped"));
+    let status = child.wait_timeout(timeout).unwrap_or_else(|| {
+        panic!("{description} did not finish within {timeout:?}");
+    });
+    let _ = writer.join();
+    Finished {
+        status,
+        stdout: stdout.join().expect("stdout reader"),
+        stderr: stderr.join().expect("stderr reader"),
+    }
+}
+
+/// Runs lesson `name` with `args` and no input, within [`LESSON_TIMEOUT`].
+pub fn run_lesson(name: &str, args: &[&str]) -> Finished {
+    run_with_input(lesson(name, args), b"", LESSON_TIMEOUT)
+}
+
+fn read_in_background(mut pipe: impl Read + Send + 'static) -> thread::JoinHandle<String> {
+    thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
+}
+
+/// A child process that is killed and reaped when dropped, so no test leaves a server behind
+/// (PID 1 here does not reap orphans).
+#[derive(Debug)]
+pub struct ChildGuard(pub Child);
+
+impl ChildGuard {
+    /// Starts `command`; a program that cannot start fails the test with its name.
+    pub fn spawn(mut command: Command) -> Self {
+        match command.spawn() {
+            Ok(child) => ChildGuard(child),
+            Err(error) => panic!("could not start {command:?}: {error}"),
+        }
+    }
+
+    /// Waits up to `timeout` for the child to exit on its own.
+    pub fn wait_timeout(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.0.try_wait().expect("the child can be polled") {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Sends SIGTERM (a polite stop, like Ctrl-C's SIGINT) and waits up to `timeout`.
+    pub fn terminate(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        signal(&self.0, "TERM");
+        self.wait_timeout(timeout)
+    }
+
+    /// Sends SIGINT, as Ctrl-C in a terminal would, and waits up to `timeout`.
+    pub fn interrupt(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        signal(&self.0, "INT");
+        self.wait_timeout(timeout)
+    }
+}
+
+fn signal(child: &Child, name: &str) {
+    let status = Command::new("kill")
+        .args([format!("-{name}"), child.id().to_string()])
+        .status()
+        .expect("kill(1) is available");
+    assert!(status.success(), "kill -{name} {} failed", child.id());
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A server lesson running in the background, listening at [`RunningServer::addr`].
+pub struct RunningServer {
+    /// The process; dropping the server kills it.
+    pub child: ChildGuard,
+    /// The address it printed in its `listening on …` line.
+    pub addr: SocketAddr,
+    stdout: Receiver<String>,
+    stderr: std::sync::Arc<Mutex<String>>,
+}
+
+impl RunningServer {
+    /// Starts lesson `name` with `args` (pass `--port 0`), and waits for its `listening on`
+    /// line for up to ten seconds.
+    pub fn start(name: &str, args: &[&str]) -> Self {
+        Self::start_command(lesson(name, args))
+    }
+
+    /// Starts any command that prints `listening on ADDRESS` when ready.
+    pub fn start_command(mut command: Command) -> Self {
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = ChildGuard::spawn(command);
+        let stdout = child.0.stdout.take().expect("stdout is piped");
+        let stderr_pipe = child.0.stderr.take().expect("stderr is piped");
+        let (lines_tx, lines) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if lines_tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let stderr = std::sync::Arc::new(Mutex::new(String::new()));
+        let stderr_sink = stderr.clone();
+        thread::spawn(move || {
+            for line in BufReader::new(stderr_pipe).lines() {
+                let Ok(line) = line else { break };
+                let mut sink = stderr_sink.lock().expect("stderr sink");
+                sink.push_str(&line);
+                sink.push('\n');
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match lines.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(addr) = listening_address(&line) {
+                        return RunningServer {
+                            child,
+                            addr,
+                            stdout: lines,
+                            stderr,
+                        };
+                    }
+                }
+                Err(error) => {
+                    let status = child.wait_timeout(Duration::from_millis(200));
+                    panic!(
+                        "the server never printed `listening on ADDRESS` ({error:?}); \
+                         exit: {status:?}; stderr: {}",
+                        stderr.lock().expect("stderr sink")
+                    );
+                }
+            }
+        }
+    }
+
+    /// The next line the server prints on stdout, if one comes within `timeout`.
+    pub fn next_line(&self, timeout: Duration) -> Option<String> {
+        self.stdout.recv_timeout(timeout).ok()
+    }
+
+    /// Waits up to `timeout` for a stdout line that contains `needle`, returning it.
+    pub fn wait_for_line(&self, needle: &str, timeout: Duration) -> Option<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.checked_duration_since(Instant::now())?;
+            let line = self.next_line(left)?;
+            if line.contains(needle) {
+                return Some(line);
+            }
+        }
+    }
+
+    /// What the server has printed on stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().expect("stderr sink").clone()
+    }
+}
+
+/// The address in a line such as `listening on 127.0.0.1:8888` or `listening on udp [::1]:123`.
+pub fn listening_address(line: &str) -> Option<SocketAddr> {
+    let (_, rest) = line.split_once("listening on ")?;
+    rest.split_whitespace().find_map(|word| word.parse().ok())
+}
+
+/// Fails the test with an install hint when an external program the test needs is missing:
+/// such tests are `#[ignore]`d by default and `.ci/run` installs their programs first.
+pub fn require_program(program: &str) {
+    let found = std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
+        .unwrap_or(false);
+    assert!(
+        found,
+        "{program} is not installed: `.ci/run` shows how to install it"
+    );
+}
