@@ -425,6 +425,28 @@ pub fn reference_id_text(stratum: u8, id: [u8; 4]) -> String {
     }
 }
 
+/// The reference id of its text: an IPv4 address, or a clock name of one to four ASCII
+/// letters and digits (padded with zero bytes); `None` for anything else.
+///
+/// ```
+/// use netutil::ntp::wire::reference_id_from_text;
+///
+/// assert_eq!(reference_id_from_text("GPS"), Some(*b"GPS\0"));
+/// assert_eq!(reference_id_from_text("127.127.1.1"), Some([127, 127, 1, 1]));
+/// assert_eq!(reference_id_from_text("TOO LONG"), None);
+/// ```
+pub fn reference_id_from_text(text: &str) -> Option<[u8; 4]> {
+    if let Ok(ip) = text.parse::<Ipv4Addr>() {
+        return Some(ip.octets());
+    }
+    if text.is_empty() || text.len() > 4 || !text.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return None;
+    }
+    let mut id = [0; 4];
+    id.get_mut(..text.len())?.copy_from_slice(text.as_bytes());
+    Some(id)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -587,6 +609,14 @@ mod tests {
         assert_eq!(reference_id_text(1, *b"LOCL"), "LOCL");
         assert_eq!(reference_id_text(1, [b'G', 0xFF, 0, 0]), "G\\xff");
         assert_eq!(reference_id_text(10, [127, 127, 1, 1]), "127.127.1.1");
+        for text in ["LOCL", "GPS", "X", "10.0.0.1"] {
+            let id = reference_id_from_text(text).unwrap();
+            let stratum = if text.contains('.') { 2 } else { 1 };
+            assert_eq!(reference_id_text(stratum, id), text);
+        }
+        for text in ["", "ABCDE", "G S", "é"] {
+            assert_eq!(reference_id_from_text(text), None, "{text:?}");
+        }
     }
 
     #[test]
