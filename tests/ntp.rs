@@ -1,5 +1,6 @@
 //! The time lessons (basics_04, basics_05, ntp_server) as a student runs them, and
-//! `netutil::ntp`'s client and server against fake peers that misbehave on purpose.
+//! `netutil::ntp`'s client and server against fake peers that misbehave on purpose and against
+//! independent implementations (ntplib, chronyd; `#[ignore]`d, run by `.ci/run`).
 
 mod support;
 
@@ -606,4 +607,240 @@ fn server_stops_on_its_shutdown_handle() {
     handle.shutdown();
     runner.join().expect("no panic").expect("a clean stop");
     assert!(asked.elapsed() < Duration::from_secs(2));
+}
+
+// ---- interop with independent implementations ----------------------------------------
+//
+// Python's `ntplib` and chrony's `chronyd` as clients of our server, `chronyd` as the server
+// our client and the lessons ask. `.ci/run` installs these programs; the tests are `#[ignore]`d
+// so that a plain `cargo test` needs nothing but Rust.
+
+mod interop {
+    use super::*;
+
+    use std::fs;
+    use std::path::PathBuf;
+    use std::process::{Command, Stdio};
+
+    use support::{ChildGuard, require_program, run_with_input};
+
+    /// A free UDP port on 127.0.0.1 for a peer that cannot be told to pick one itself: bound, read
+    /// back and released (a collision is retried by the caller).
+    fn free_port() -> u16 {
+        closed_port().parse().expect("a port number")
+    }
+
+    /// A fresh directory under the system's temp dir, removed when dropped.
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new(label: &str) -> TempDir {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .expect("clock after 1970")
+                .subsec_nanos();
+            let dir = std::env::temp_dir().join(format!(
+                "socket-lessons-{label}-{}-{nanos}",
+                std::process::id()
+            ));
+            fs::create_dir_all(&dir).expect("create a temp dir");
+            TempDir(dir)
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// chronyd serving SNTP on 127.0.0.1 from the local clock, never touching it (`-x`).
+    struct Chronyd {
+        port: u16,
+        _child: ChildGuard,
+        _dir: TempDir,
+    }
+
+    impl Chronyd {
+        fn start() -> Chronyd {
+            require_program("chronyd");
+            let mut last_log = String::new();
+            for _ in 0..5 {
+                let dir = TempDir::new("chronyd");
+                let port = free_port();
+                let config = dir.0.join("chrony.conf");
+                fs::write(
+                    &config,
+                    format!(
+                        "port {port}\nbindaddress 127.0.0.1\nallow 127.0.0.1\nlocal stratum 10\n\
+                         cmdport 0\nbindcmdaddress /\npidfile {}\n",
+                        dir.0.join("chronyd.pid").display()
+                    ),
+                )
+                .expect("write chrony.conf");
+                let log = fs::File::create(dir.0.join("log")).expect("create the log");
+                let mut command = Command::new("chronyd");
+                command
+                    .args(["-x", "-d", "-u", "root", "-f"])
+                    .arg(&config)
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(log);
+                let mut child = ChildGuard::spawn(command);
+                if answers_within(port, &mut child, Duration::from_secs(10)) {
+                    return Chronyd {
+                        port,
+                        _child: child,
+                        _dir: dir,
+                    };
+                }
+                last_log = fs::read_to_string(dir.0.join("log")).unwrap_or_default();
+            }
+            panic!("chronyd never answered on loopback; its last log:\n{last_log}");
+        }
+
+        fn port(&self) -> String {
+            self.port.to_string()
+        }
+    }
+
+    /// Whether chronyd answers an SNTP query on `port` before `limit` (false if it exited).
+    fn answers_within(port: u16, child: &mut ChildGuard, limit: Duration) -> bool {
+        let server = SocketAddr::from(([127, 0, 0, 1], port));
+        let probe = QueryOptions {
+            timeout: Duration::from_millis(300),
+            retries: 0,
+            ..QueryOptions::default()
+        };
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if ntp::query_addr(server, &probe).is_ok() {
+                return true;
+            }
+            if child.0.try_wait().ok().flatten().is_some() {
+                return false;
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+
+    #[test]
+    #[ignore = "needs python3 with ntplib: .ci/run installs it"]
+    fn ntplib_gets_a_valid_reply_from_ntp_server() {
+        require_program("python3");
+        let server = RunningServer::start("ntp_server", &["--port", "0"]);
+        let script = "import sys, time, ntplib\n\
+                      r = ntplib.NTPClient().request('127.0.0.1', port=int(sys.argv[1]), version=3, timeout=5)\n\
+                      print('mode', r.mode)\nprint('version', r.version)\nprint('leap', r.leap)\n\
+                      print('stratum', r.stratum)\n\
+                      print('ref_id', ntplib.ref_id_to_text(r.ref_id, r.stratum))\n\
+                      print('offset', r.offset)\nprint('delay', r.delay)\n\
+                      print('tx_age', time.time() - r.tx_time)\n";
+        let mut command = Command::new("python3");
+        command
+            .args(["-c", script])
+            .arg(server.addr.port().to_string());
+        let run = run_with_input(command, b"", Duration::from_secs(20));
+        run.assert_code(0);
+        let field = |name: &str| -> String {
+            run.stdout
+                .lines()
+                .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+                .unwrap_or_else(|| panic!("ntplib printed no {name}: {run:#?}"))
+                .to_owned()
+        };
+        assert_eq!(field("mode"), "4");
+        assert_eq!(field("version"), "3");
+        assert_eq!(field("leap"), "0");
+        assert_eq!(field("stratum"), "10");
+        assert_eq!(field("ref_id"), "127.127.1.1");
+        for name in ["offset", "tx_age"] {
+            let seconds: f64 = field(name).parse().expect("a number");
+            assert!(seconds.abs() < 0.5, "{name} = {seconds}");
+        }
+        let delay: f64 = field("delay").parse().expect("a number");
+        assert!((0.0..0.5).contains(&delay), "delay = {delay}");
+        assert!(
+            server
+                .wait_for_line("answered", Duration::from_secs(5))
+                .is_some()
+        );
+    }
+
+    #[test]
+    #[ignore = "needs chronyd: .ci/run installs it"]
+    fn chronyd_as_a_strict_client_accepts_ntp_server() {
+        require_program("chronyd");
+        let server = RunningServer::start("ntp_server", &["--port", "0"]);
+        let dir = TempDir::new("chronyd-q");
+        let mut command = Command::new("chronyd");
+        command.args([
+            "-Q".to_owned(),
+            "-t".to_owned(),
+            "3".to_owned(),
+            format!(
+                "server 127.0.0.1 port {} iburst maxsamples 1",
+                server.addr.port()
+            ),
+            format!("pidfile {}", dir.0.join("chronyd.pid").display()),
+        ]);
+        let run = run_with_input(command, b"", Duration::from_secs(20));
+        run.assert_code(0);
+        let line = run
+            .stderr
+            .lines()
+            .find(|line| line.contains("System clock wrong by"))
+            .unwrap_or_else(|| panic!("chronyd took no sample: {run:#?}"));
+        let wrong_by: f64 = line
+            .split("wrong by ")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|number| number.parse().ok())
+            .unwrap_or_else(|| panic!("no number in {line:?}"));
+        assert!(wrong_by.abs() < 0.1, "{line}");
+        assert!(
+            server
+                .wait_for_line("answered 127.0.0.1:", Duration::from_secs(5))
+                .is_some()
+        );
+    }
+
+    #[test]
+    #[ignore = "needs chronyd: .ci/run installs it"]
+    fn our_client_agrees_with_chronyd() {
+        let chronyd = Chronyd::start();
+        for version in [3, 4] {
+            let options = QueryOptions {
+                version,
+                ..QueryOptions::default()
+            };
+            let reply = ntp::query("127.0.0.1", chronyd.port, &options).expect("chronyd answers");
+            assert!(reply.offset.abs() < 0.010, "offset {} s", reply.offset);
+            assert!((0.0..0.5).contains(&reply.delay), "delay {} s", reply.delay);
+            assert_eq!((reply.mode, reply.leap), (Mode::Server, Leap::NoWarning));
+            assert_eq!(reply.version, version);
+            assert_eq!(reply.stratum, 10);
+            assert_eq!(reply.reference_id, "127.127.1.1");
+        }
+    }
+
+    #[test]
+    #[ignore = "needs chronyd: .ci/run installs it"]
+    fn basics_04_and_05_read_chronyds_time() {
+        let chronyd = Chronyd::start();
+        let port = chronyd.port();
+        let run = run_lesson("basics_04", &["127.0.0.1", "--port", &port]);
+        run.assert_code(0);
+        assert!(run.stdout.contains("stratum: 10\n"), "{run:#?}");
+        assert_prints_the_time_now(&run.stdout);
+        let run = run_lesson("basics_05", &["127.0.0.1", "--port", &port]);
+        run.assert_code(0);
+        assert!(
+            run.stdout
+                .starts_with(&format!("reply from 127.0.0.1:{port} (48 bytes)\n")),
+            "{run:#?}"
+        );
+        assert_prints_the_time_now(&run.stdout);
+    }
 }
