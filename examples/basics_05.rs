@@ -172,7 +172,8 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
         return Err("the server refused to serve us (a Kiss-o'-Death packet)".into());
     }
 
-    // Words 10 and 11: the transmit timestamp, when the reply left the server.
+    // Words 10 and 11: the transmit timestamp, when the reply left the server. Python printed
+    // word 8, the receive timestamp: when our request arrived, not the time the server tells.
     let (seconds, fraction) = (words[10], words[11]);
     // 32 bits of seconds since 1900 run out on 2036-02-07. RFC 4330: a timestamp with the top
     // bit clear is in the next era, counted from then; this holds from 1968 to 2104.

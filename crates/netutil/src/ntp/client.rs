@@ -204,7 +204,8 @@ fn exchange(server: SocketAddr, options: &QueryOptions) -> Result<Reply, Error> 
         .send(&request)
         .map_err(|error| io_error(server, error))?;
 
-    let deadline = Instant::now() + options.timeout;
+    // A timeout too long for the clock to add is as good as none.
+    let deadline = Instant::now().checked_add(options.timeout);
     let timeout = |ignored| Error::Timeout {
         server,
         waited: options.timeout,
@@ -215,7 +216,9 @@ fn exchange(server: SocketAddr, options: &QueryOptions) -> Result<Reply, Error> 
     // Room for extension fields, so a long packet is read whole rather than cut.
     let mut buffer = [0; 1024];
     loop {
-        let left = deadline.saturating_duration_since(Instant::now());
+        let left = deadline.map_or(options.timeout, |deadline| {
+            deadline.saturating_duration_since(Instant::now())
+        });
         if left.is_zero() {
             return Err(timeout(ignored));
         }
@@ -328,6 +331,8 @@ mod tests {
     use super::*;
 
     const SERVER: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 123);
+    const SERVER_ANY_PORT: SocketAddr =
+        SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
 
     fn reply_to(transmit: Timestamp) -> Header {
         let mut header = Header::client_request(4, Timestamp::ZERO);
@@ -390,6 +395,34 @@ mod tests {
         header.transmit_time = header.receive_time;
         let reply = check(SERVER, base, &header, base).unwrap();
         assert!((reply.offset + 3.0).abs() < 1e-9, "{}", reply.offset);
+    }
+
+    #[test]
+    fn each_try_goes_to_the_next_address() {
+        let server = crate::ntp::Server::bind(SERVER_ANY_PORT, Default::default())
+            .and_then(crate::ntp::Server::spawn)
+            .unwrap();
+        // A port that was free a moment ago: nothing listens there.
+        let closed = UdpSocket::bind(SERVER_ANY_PORT)
+            .and_then(|socket| socket.local_addr())
+            .unwrap();
+        let addresses = [closed, server.addr()];
+        let options = QueryOptions {
+            timeout: Duration::from_secs(5),
+            retries: 1,
+            version: 4,
+        };
+        let reply = query_each(&addresses, &options).unwrap();
+        assert_eq!(reply.server, server.addr());
+        let no_retry = QueryOptions {
+            retries: 0,
+            ..options
+        };
+        let error = query_each(&addresses, &no_retry).unwrap_err();
+        assert!(
+            matches!(error, Error::Refused { server } if server == closed),
+            "{error:?}"
+        );
     }
 
     #[test]
