@@ -46,7 +46,7 @@
 //!   Host: 127.0.0.1:8000\r\n
 //!   Connection: close\r\n
 //!   \r\n
-//! Received 1140 bytes in 2 reads:
+//! Received 1140 bytes in 2 read(s):
 //! HTTP/1.0 200 OK
 //! Server: SimpleHTTP/0.6 Python/3.11.9
 //! Date: Thu, 26 Nov 2026 06:30:00 GMT
@@ -161,7 +161,7 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
             break response;
         }
     };
-    println!("Received {received} bytes in {reads} reads:");
+    println!("Received {received} bytes in {reads} read(s):");
     println!("{}", response.status_line());
     for (name, value) in &response.headers {
         println!("{name}: {value}");
