@@ -181,7 +181,10 @@ impl ResponseParser {
             // that arrives one byte at a time from being parsed once per byte.
             State::Head if !bytes.contains(&b'\n') => {
                 self.pending.extend_from_slice(bytes);
-                self.check_head_size(self.pending.len())?;
+                if let Err(error) = self.check_head_size(self.pending.len()) {
+                    self.state = State::Failed;
+                    return Err(error);
+                }
                 return Ok(None);
             }
             _ => {}
@@ -236,13 +239,15 @@ impl ResponseParser {
         Ok(())
     }
 
-    fn push_body(&mut self, bytes: &[u8]) -> Result<(), Error> {
-        if self.response.body.len().saturating_add(bytes.len()) > self.limits.max_body {
+    /// Moves `length` pending bytes from `start` into the body, within the body limit.
+    fn move_to_body(&mut self, start: usize, length: usize) -> Result<(), Error> {
+        let body = &mut self.response.body;
+        if body.len().saturating_add(length) > self.limits.max_body {
             return Err(Error::BodyTooLarge {
                 limit: self.limits.max_body,
             });
         }
-        self.response.body.extend_from_slice(bytes);
+        body.extend_from_slice(&self.pending[start..start + length]);
         Ok(())
     }
 
@@ -266,8 +271,7 @@ impl ResponseParser {
                 },
                 State::Length { remaining } | State::ChunkData { remaining } => {
                     let take = available.min(usize::try_from(remaining).unwrap_or(usize::MAX));
-                    let chunk = self.pending[*used..*used + take].to_vec();
-                    self.push_body(&chunk)?;
+                    self.move_to_body(*used, take)?;
                     *used += take;
                     let remaining = remaining - take as u64;
                     self.state = match (self.state, remaining) {
@@ -337,9 +341,8 @@ impl ResponseParser {
                     }
                 }
                 State::UntilClose => {
-                    let rest = self.pending[*used..].to_vec();
-                    self.push_body(&rest)?;
-                    *used += rest.len();
+                    self.move_to_body(*used, available)?;
+                    *used += available;
                     return Ok(());
                 }
                 State::Done | State::Failed => return Ok(()),

@@ -94,6 +94,7 @@ pub struct Options {
     /// How long any single write or read may wait for progress. Default 10 s.
     pub io_timeout: Duration,
     /// How long the whole exchange may take, however the server trickles bytes. Default 60 s.
+    /// (Resolving the name is left to the system resolver and its own timeouts.)
     pub total_timeout: Duration,
     /// Size limits for the response.
     pub limits: Limits,
@@ -187,6 +188,8 @@ pub enum Error {
 impl Error {
     /// What a student can try next, for this kind of failure.
     pub fn hint(&self) -> Option<&'static str> {
+        const TIMED_OUT: &str =
+            "the server is slow, or is not an HTTP server: try a longer timeout, or `curl -v`";
         Some(match self {
             Error::InvalidRequest(_) => {
                 "paths look like /index.html; percent-encode spaces and other characters (%20)"
@@ -196,11 +199,10 @@ impl Error {
                 "nothing answered there: start a local server with \
                  `python3 -m http.server -b 127.0.0.1 8000`, or check the host and port"
             }
+            Error::Send(error) | Error::Receive(error) if is_timeout(error) => TIMED_OUT,
+            Error::Timeout { .. } | Error::Deadline { .. } => TIMED_OUT,
             Error::Send(_) | Error::Receive(_) | Error::Closed(_) => {
                 "the server dropped the connection: look at its own output, or try `curl -v`"
-            }
-            Error::Timeout { .. } | Error::Deadline { .. } => {
-                "the server is slow, or is not an HTTP server: try a longer timeout, or `curl -v`"
             }
             Error::HeadTooLarge { .. } | Error::BodyTooLarge { .. } => {
                 "raise the limit in netutil::http::Limits if the response is really that large"
