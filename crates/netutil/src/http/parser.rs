@@ -295,7 +295,7 @@ impl ResponseParser {
                             *used += length;
                             if size == 0 {
                                 self.state = State::Trailers;
-                            } else if self.response.body.len() as u64 + size
+                            } else if (self.response.body.len() as u64).saturating_add(size)
                                 > self.limits.max_body as u64
                             {
                                 return Err(Error::BodyTooLarge {
@@ -743,6 +743,9 @@ mod tests {
             assert!(error.to_string().contains("8-byte"), "{error}");
         }
         assert!(feed(b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\n12345678").is_ok());
+        // The largest size httparse reads (16 hex digits) must not overflow the check.
+        let huge = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\n";
+        assert!(matches!(parse(huge), Err(Error::BodyTooLarge { .. })));
     }
 
     #[test]
