@@ -250,3 +250,18 @@ fn echo_server_turns_away_clients_over_its_cap() {
     turned_away.read_to_end(&mut reply).unwrap();
     assert_eq!(reply, b"Server busy: too many clients, try again later\n");
 }
+
+#[test]
+fn echo_server_drops_an_idle_client() {
+    let server = RunningServer::start("echo_server", &["--port", "0", "--idle-timeout", "1"]);
+    let mut idle = TcpStream::connect(server.addr).unwrap();
+    idle.set_read_timeout(Some(PATIENCE)).unwrap();
+    let peer = idle.local_addr().unwrap();
+    let mut rest = Vec::new();
+    idle.read_to_end(&mut rest).unwrap();
+    assert_eq!(rest, b"", "the server closes the connection");
+    assert_eq!(
+        server.wait_for_line("idle", PATIENCE).unwrap(),
+        format!("{peer} dropped: idle for too long")
+    );
+}

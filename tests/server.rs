@@ -555,3 +555,25 @@ fn netutil_server_pauses_instead_of_spinning_when_out_of_file_descriptors() {
         assert_eq!(client.ask(b"back\n"), b"back\n");
     });
 }
+
+#[test]
+fn server_05_drops_a_client_that_never_reads_its_replies() {
+    let server = RunningServer::start("server_05", &["--port", "0", "--idle-timeout", "1"]);
+    let deaf = Client::greeted(server.addr);
+    let peer = deaf.local_addr();
+    // Lines without end, replies never read: both directions' buffers fill up, the server's
+    // write blocks, and the write timeout (the idle timeout) frees its thread.
+    let mut writer = deaf.stream.try_clone().unwrap();
+    let flood = thread::spawn(move || {
+        let lines = b"x\n".repeat(64 * 1024);
+        while writer.write_all(&lines).is_ok() {}
+    });
+    let line = server
+        .wait_for_line(&format!("{peer} dropped"), PATIENCE)
+        .expect("the server gives up on the deaf client");
+    assert!(line.ends_with("timed out after 1s"), "{line}");
+    let mut other = Client::greeted(server.addr);
+    assert_eq!(other.ask(b"fine\n"), b"OK...fine\n");
+    drop(deaf);
+    flood.join().unwrap();
+}
