@@ -372,20 +372,21 @@ fn server_05_turns_away_the_client_over_the_cap() {
 
 #[test]
 fn server_05_drops_an_idle_client_but_not_a_talking_one() {
-    let server = RunningServer::start("server_05", &["--port", "0", "--idle-timeout", "1"]);
+    let server = RunningServer::start("server_05", &["--port", "0", "--idle-timeout", "2"]);
     let mut idle = Client::greeted(server.addr);
     let mut talker = Client::greeted(server.addr);
     let started = Instant::now();
-    for n in 0..6 {
-        thread::sleep(Duration::from_millis(400));
+    // Talking every 300 ms for 3 s: longer than the timeout, never silent for that long.
+    for n in 0..10 {
+        thread::sleep(Duration::from_millis(300));
         let line = format!("{n}\n");
         assert_eq!(talker.ask(line.as_bytes()), ok(line.as_bytes()));
     }
-    assert_eq!(idle.rest(), b"Idle for 1s: disconnecting. Bye\n");
-    assert!(started.elapsed() >= Duration::from_secs(1));
+    assert_eq!(idle.rest(), b"Idle for 2s: disconnecting. Bye\n");
+    assert!(started.elapsed() >= Duration::from_secs(2));
     assert!(
         server
-            .wait_for_line("idle for 1s: disconnected", PATIENCE)
+            .wait_for_line("idle for 2s: disconnected", PATIENCE)
             .is_some(),
         "the server says so"
     );
