@@ -132,6 +132,9 @@ fn general_hint(error: &(dyn Error + 'static)) -> Option<&'static str> {
     if let Some(lookup) = error.downcast_ref::<crate::lookup::LookupError>() {
         return lookup.hint();
     }
+    if let Some(http) = error.downcast_ref::<crate::http::Error>() {
+        return http.hint();
+    }
     let io = error.downcast_ref::<io::Error>()?;
     Some(match io.kind() {
         io::ErrorKind::ConnectionRefused => {
