@@ -107,7 +107,10 @@ struct Common {
     /// Seconds any one connect, read or write may take before it counts as an error.
     #[arg(long, default_value_t = 5.0, value_parser = seconds)]
     timeout: f64,
-    /// Hard cap on the whole run in seconds, setup included (default: duration + 60).
+    /// Seconds a new connection may take to be served the first time (setup, not measured).
+    #[arg(long, default_value_t = 30.0, value_parser = seconds)]
+    setup_timeout: f64,
+    /// Hard cap on the whole run in seconds, setup included (default: duration + setup + 60).
     #[arg(long, value_parser = seconds)]
     max_time: Option<f64>,
     /// Event-loop threads (1 leaves the other core to the server on a 2-core machine).
@@ -157,7 +160,9 @@ fn run(mode: Mode) -> Result<(), Box<dyn Error>> {
     // The loopback check comes before any socket exists: a refused target is never touched.
     let addr = resolve_loopback(&common.target)?;
     let duration = Duration::from_secs_f64(common.duration);
-    let cap = common.max_time.unwrap_or(common.duration + 60.0);
+    let cap = common
+        .max_time
+        .unwrap_or(common.duration + common.setup_timeout + 60.0);
     start_watchdog(Duration::from_secs_f64(cap.max(common.duration + 1.0)));
     let report = measure(&mode, common, addr, duration)?;
     if common.json {
@@ -195,6 +200,7 @@ fn measure(
         duration,
         limit: None,
         timeout: Duration::from_secs_f64(common.timeout),
+        setup: Duration::from_secs_f64(common.setup_timeout),
         // Short runs (the script's cells) stay quiet; long ones show they are alive.
         progress: common.duration >= 5.0,
     };
