@@ -1,0 +1,641 @@
+//! Listening sockets and a bounded thread-per-connection server, with graceful shutdown.
+//!
+//! The server lessons write these steps out one at a time (`server_01` … `server_05`); this
+//! module is the same code, tested, for homework and for the kit's own `echo_server`:
+//!
+//! - [`bind`] opens a listener with `socket2`: `SO_REUSEADDR`, the backlog, IPv4 or IPv6 and,
+//!   on request, one IPv6 socket that also takes IPv4 clients.
+//! - [`Server`] accepts connections and runs a handler on a thread per connection. It keeps
+//!   the limits a server on a real network needs: at most N live connections (client N+1 gets
+//!   a one-line "busy" reply and is closed), an idle timeout per connection, a pause after
+//!   `accept` fails for lack of resources (too many open files must not spin the CPU), and a
+//!   graceful shutdown that stops accepting and lets live clients finish, up to a grace period.
+//! - [`ShutdownHandle`] stops it from another thread: a Ctrl-C handler or a test.
+//!
+//! ```
+//! use std::io::{BufRead, BufReader, Write};
+//! use std::net::TcpStream;
+//! use std::time::Duration;
+//! use netutil::server::{bind, BindOptions, Server};
+//!
+//! let listener = bind("127.0.0.1:0".parse()?, &BindOptions::default())?;
+//! let server = Server::new(listener)?
+//!     .max_connections(16)
+//!     .idle_timeout(Some(Duration::from_secs(5)));
+//! let addr = server.local_addr()?;
+//! let shutdown = server.shutdown_handle();
+//! // Serve in the background: a handler that answers one line with its length.
+//! let serving = std::thread::spawn(move || {
+//!     server.serve(|stream, _peer| {
+//!         let mut line = String::new();
+//!         BufReader::new(&stream).read_line(&mut line)?;
+//!         (&stream).write_all(format!("{}\n", line.len()).as_bytes())
+//!     })
+//! });
+//!
+//! let mut client = TcpStream::connect(addr)?;
+//! client.write_all(b"hello\n")?;
+//! let mut reply = String::new();
+//! BufReader::new(&client).read_line(&mut reply)?;
+//! assert_eq!(reply, "6\n");
+//!
+//! shutdown.request();
+//! let summary = serving.join().expect("the server thread does not panic");
+//! assert_eq!(summary.accepted, 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod bind;
+mod shutdown;
+
+pub use bind::{BindError, BindOptions, bind};
+pub use shutdown::ShutdownHandle;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Whether `error` is a read or write timeout set with `set_read_timeout` /
+/// `set_write_timeout`. Unix reports those as `WouldBlock`, Windows as `TimedOut`.
+pub fn is_timeout(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}
+
+/// The same error, reworded when it is a timeout: `WouldBlock` ("Resource temporarily
+/// unavailable" on Unix) tells a student nothing, "timed out after 10s" does.
+///
+/// ```
+/// use std::io;
+/// use std::time::Duration;
+/// use netutil::server::explain_timeout;
+///
+/// let error = explain_timeout(io::ErrorKind::WouldBlock.into(), Duration::from_secs(10));
+/// assert_eq!(error.kind(), io::ErrorKind::TimedOut);
+/// assert_eq!(error.to_string(), "timed out after 10s");
+/// let reset = explain_timeout(io::ErrorKind::ConnectionReset.into(), Duration::from_secs(10));
+/// assert_eq!(reset.kind(), io::ErrorKind::ConnectionReset);
+/// ```
+pub fn explain_timeout(error: io::Error, waited: Duration) -> io::Error {
+    if is_timeout(&error) {
+        io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("timed out after {waited:?}"),
+        )
+    } else {
+        error
+    }
+}
+
+/// How long an accept loop pauses after `accept` fails, so an error that repeats (no file
+/// descriptors left: `EMFILE`, `ENFILE`; no memory: `ENOBUFS`, `ENOMEM`) does not turn the
+/// loop into a busy spin that prints errors at full speed.
+///
+/// Errors that belong to one connection (the client reset it before we accepted it) need no
+/// pause. Any other error doubles the pause, from 5 ms up to one second; a success resets it.
+///
+/// ```
+/// use std::io;
+/// use std::time::Duration;
+/// use netutil::server::AcceptBackoff;
+///
+/// let mut backoff = AcceptBackoff::new();
+/// let too_many_files = io::Error::from_raw_os_error(24); // EMFILE on Linux
+/// assert_eq!(backoff.after_error(&too_many_files), Duration::from_millis(5));
+/// assert_eq!(backoff.after_error(&too_many_files), Duration::from_millis(10));
+/// let aborted = io::Error::from(io::ErrorKind::ConnectionAborted);
+/// assert_eq!(backoff.after_error(&aborted), Duration::ZERO);
+/// backoff.reset();
+/// assert_eq!(backoff.after_error(&too_many_files), Duration::from_millis(5));
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct AcceptBackoff {
+    delay: Duration,
+}
+
+impl AcceptBackoff {
+    const FIRST: Duration = Duration::from_millis(5);
+    const MAX: Duration = Duration::from_secs(1);
+
+    /// No pause yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The pause to take (sleep) before calling `accept` again after `error`.
+    pub fn after_error(&mut self, error: &io::Error) -> Duration {
+        use io::ErrorKind::{ConnectionAborted, ConnectionReset, Interrupted};
+        if matches!(
+            error.kind(),
+            ConnectionAborted | ConnectionReset | Interrupted
+        ) {
+            return Duration::ZERO;
+        }
+        self.delay = (self.delay * 2).clamp(Self::FIRST, Self::MAX);
+        self.delay
+    }
+
+    /// `accept` worked: the next failure starts from the shortest pause again.
+    pub fn reset(&mut self) {
+        self.delay = Duration::ZERO;
+    }
+}
+
+/// Sends `last_words` and closes the connection so that the client reads them.
+///
+/// Closing a socket whose receive buffer still holds unread bytes makes the kernel send a
+/// reset (RST) instead of a normal close, and a reset can destroy the last reply before the
+/// client reads it. So this sends the words, half-closes (the client sees end of stream after
+/// them), and reads and discards what the client still sends for up to `linger` (or, with
+/// `Duration::ZERO`, only what has arrived already) before the socket is closed. Errors are
+/// ignored: the connection is ending either way.
+pub fn hang_up(stream: &TcpStream, last_words: &[u8], linger: Duration) {
+    let mut writer = stream;
+    if writer.write_all(last_words).is_err() || stream.shutdown(Shutdown::Write).is_err() {
+        return;
+    }
+    let deadline = Instant::now() + linger;
+    let mut sink = [0u8; 16 * 1024];
+    let mut reader = stream;
+    if linger.is_zero() && stream.set_nonblocking(true).is_err() {
+        return;
+    }
+    loop {
+        if !linger.is_zero() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
+                return;
+            }
+        }
+        match reader.read(&mut sink) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+    }
+}
+
+/// Something a [`Server`] wants its owner to know about (see [`Server::on_event`]).
+/// `Display` writes it as one line.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Event<'a> {
+    /// A client connected while the server was full: it got the busy message and was closed.
+    Rejected {
+        /// The client.
+        peer: SocketAddr,
+    },
+    /// `accept` failed; the server pauses for `retry_in` and tries again.
+    AcceptFailed {
+        /// What the operating system said.
+        error: &'a io::Error,
+        /// The pause before the next `accept` (see [`AcceptBackoff`]).
+        retry_in: Duration,
+    },
+    /// A connection ended with an error: the handler returned it, or its thread could not start.
+    ConnectionFailed {
+        /// The client.
+        peer: SocketAddr,
+        /// The error.
+        error: &'a io::Error,
+    },
+    /// A shutdown was requested: the server stopped accepting and waits for live connections.
+    Draining {
+        /// Connections still open.
+        live: usize,
+        /// How long they may take before they are cut off.
+        grace: Duration,
+    },
+}
+
+impl fmt::Display for Event<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Event::Rejected { peer } => write!(f, "{peer} turned away: too many clients"),
+            Event::AcceptFailed { error, retry_in } => {
+                write!(f, "accept failed ({error}); retrying in {retry_in:?}")
+            }
+            Event::ConnectionFailed { peer, error } if is_timeout(error) => {
+                write!(f, "{peer} dropped: idle for too long")
+            }
+            Event::ConnectionFailed { peer, error } => write!(f, "{peer} failed: {error}"),
+            Event::Draining { live, grace } => write!(
+                f,
+                "stopped accepting; waiting up to {grace:?} for {live} live connection(s)"
+            ),
+        }
+    }
+}
+
+/// What [`Server::serve`] did, once it has stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Summary {
+    /// Connections handed to the handler.
+    pub accepted: u64,
+    /// Connections turned away because the server was full.
+    pub rejected: u64,
+    /// Connections still open when the grace period ended, which the server then closed.
+    pub cut_off: usize,
+}
+
+type EventSink = Arc<dyn Fn(&Event<'_>) + Send + Sync>;
+
+/// A thread-per-connection TCP server with a connection cap, an idle timeout and a graceful
+/// shutdown. Build it with [`Server::new`] and the setters, then call [`Server::serve`].
+pub struct Server {
+    listener: TcpListener,
+    shutdown: ShutdownHandle,
+    max_connections: usize,
+    idle_timeout: Option<Duration>,
+    grace_period: Duration,
+    busy_message: Vec<u8>,
+    events: EventSink,
+}
+
+impl Server {
+    /// A server for `listener` with the defaults: 256 connections, 60 s idle timeout,
+    /// 5 s grace period, and the busy message `Server busy: too many clients, try again later`.
+    pub fn new(listener: TcpListener) -> io::Result<Self> {
+        Ok(Server {
+            shutdown: ShutdownHandle::new(&listener)?,
+            listener,
+            max_connections: 256,
+            idle_timeout: Some(Duration::from_secs(60)),
+            grace_period: Duration::from_secs(5),
+            busy_message: b"Server busy: too many clients, try again later\n".to_vec(),
+            events: Arc::new(|_: &Event<'_>| {}),
+        })
+    }
+
+    /// At most `max` connections at once; client `max + 1` gets the busy message.
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.max_connections = max;
+        self
+    }
+
+    /// How long a connection may stay silent (or not read what it is sent) before its reads
+    /// and writes fail with a timeout (see [`is_timeout`]). `None` or zero: no limit.
+    pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.idle_timeout = timeout.filter(|timeout| !timeout.is_zero());
+        self
+    }
+
+    /// How long live connections may take to finish after a shutdown request.
+    pub fn grace_period(mut self, grace: Duration) -> Self {
+        self.grace_period = grace;
+        self
+    }
+
+    /// The bytes a client gets when the server is full, just before it is closed.
+    pub fn busy_message(mut self, message: impl Into<Vec<u8>>) -> Self {
+        self.busy_message = message.into();
+        self
+    }
+
+    /// Calls `sink` for each [`Event`], from the accepting thread or a connection's thread.
+    pub fn on_event(mut self, sink: impl Fn(&Event<'_>) + Send + Sync + 'static) -> Self {
+        self.events = Arc::new(sink);
+        self
+    }
+
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// A handle that stops [`Server::serve`] from another thread.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        self.shutdown.clone()
+    }
+
+    /// Accepts connections and runs `handler(stream, peer)` for each on its own thread, until
+    /// a shutdown is requested; then stops accepting, waits for live connections up to the
+    /// grace period, closes the ones left, and returns what it did.
+    ///
+    /// The stream reaches the handler with the idle timeout set for reads and writes. An
+    /// error the handler returns is reported as [`Event::ConnectionFailed`]; it never stops
+    /// the server.
+    pub fn serve<H>(self, handler: H) -> Summary
+    where
+        H: Fn(TcpStream, SocketAddr) -> io::Result<()> + Send + Sync + 'static,
+    {
+        let handler = Arc::new(handler);
+        let live = Arc::new(Connections::default());
+        let mut summary = Summary::default();
+        let mut backoff = AcceptBackoff::new();
+        loop {
+            let accepted = self.listener.accept();
+            if self.shutdown.is_requested() {
+                break;
+            }
+            let (stream, peer) = match accepted {
+                Ok(pair) => {
+                    backoff.reset();
+                    pair
+                }
+                Err(error) => {
+                    let retry_in = backoff.after_error(&error);
+                    (self.events)(&Event::AcceptFailed {
+                        error: &error,
+                        retry_in,
+                    });
+                    thread::sleep(retry_in);
+                    continue;
+                }
+            };
+            let slot = match Connections::enter(&live, &stream, self.max_connections) {
+                Ok(Some(slot)) => slot,
+                Ok(None) => {
+                    summary.rejected += 1;
+                    (self.events)(&Event::Rejected { peer });
+                    hang_up(&stream, &self.busy_message, Duration::ZERO);
+                    continue;
+                }
+                Err(error) => {
+                    (self.events)(&Event::ConnectionFailed {
+                        peer,
+                        error: &error,
+                    });
+                    continue;
+                }
+            };
+            summary.accepted += 1;
+            let setup = stream
+                .set_read_timeout(self.idle_timeout)
+                .and_then(|()| stream.set_write_timeout(self.idle_timeout));
+            let (handler, events) = (handler.clone(), self.events.clone());
+            let spawned = thread::Builder::new()
+                .name(format!("client {peer}"))
+                .spawn(move || {
+                    let _slot = slot;
+                    if let Err(error) = setup.and_then(|()| handler(stream, peer)) {
+                        events(&Event::ConnectionFailed {
+                            peer,
+                            error: &error,
+                        });
+                    }
+                });
+            if let Err(error) = spawned {
+                (self.events)(&Event::ConnectionFailed {
+                    peer,
+                    error: &error,
+                });
+            }
+        }
+        // Closing the listener makes new clients see "connection refused" at once, instead of
+        // waiting in the backlog of a server that will never accept them.
+        drop(self.listener);
+        let left = live.count();
+        if left > 0 {
+            (self.events)(&Event::Draining {
+                live: left,
+                grace: self.grace_period,
+            });
+        }
+        summary.cut_off = live.wait_until_empty(self.grace_period);
+        if summary.cut_off > 0 {
+            // Shutting a socket down wakes its handler's blocked read with end of stream.
+            live.close_all();
+            live.wait_until_empty(Duration::from_secs(1));
+        }
+        summary
+    }
+}
+
+/// The live connections of a [`Server`]: a clone of each stream, so a shutdown can close
+/// them, and a condition variable that tells when one leaves.
+#[derive(Default)]
+struct Connections {
+    streams: Mutex<Registry>,
+    left: Condvar,
+}
+
+#[derive(Default)]
+struct Registry {
+    next_id: u64,
+    open: HashMap<u64, TcpStream>,
+}
+
+/// A place among the live connections, given back when the connection's thread ends.
+struct Slot {
+    live: Arc<Connections>,
+    id: u64,
+}
+
+impl Connections {
+    fn lock(&self) -> MutexGuard<'_, Registry> {
+        // A handler that panicked cannot leave the registry half-updated: every change is one
+        // insert or remove. So a poisoned lock is still good to use.
+        self.streams.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A slot for `stream`, or `None` when `max` connections are live already.
+    fn enter(live: &Arc<Self>, stream: &TcpStream, max: usize) -> io::Result<Option<Slot>> {
+        let mut registry = live.lock();
+        if registry.open.len() >= max {
+            return Ok(None);
+        }
+        let id = registry.next_id;
+        registry.next_id += 1;
+        registry.open.insert(id, stream.try_clone()?);
+        Ok(Some(Slot {
+            live: live.clone(),
+            id,
+        }))
+    }
+
+    fn count(&self) -> usize {
+        self.lock().open.len()
+    }
+
+    /// Waits up to `timeout` for every connection to end; returns how many are still open.
+    fn wait_until_empty(&self, timeout: Duration) -> usize {
+        let registry = self.lock();
+        let (registry, _) = self
+            .left
+            .wait_timeout_while(registry, timeout, |registry| !registry.open.is_empty())
+            .unwrap_or_else(PoisonError::into_inner);
+        registry.open.len()
+    }
+
+    fn close_all(&self) {
+        for stream in self.lock().open.values() {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.live.lock().open.remove(&self.id);
+        self.live.left.notify_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader};
+    use std::sync::mpsc;
+
+    /// A server on 127.0.0.1 that echoes lines, running on a thread.
+    fn start(server: impl FnOnce(Server) -> Server) -> (SocketAddr, ShutdownHandle, Running) {
+        let listener = bind("127.0.0.1:0".parse().unwrap(), &BindOptions::default()).unwrap();
+        let server = server(Server::new(listener).unwrap());
+        let addr = server.local_addr().unwrap();
+        let handle = server.shutdown_handle();
+        let running = thread::spawn(move || {
+            server.serve(|stream, _| {
+                let mut reader = BufReader::new(&stream);
+                let mut line = Vec::new();
+                while reader.read_until(b'\n', &mut line)? > 0 {
+                    (&stream).write_all(&line)?;
+                    line.clear();
+                }
+                Ok(())
+            })
+        });
+        (addr, handle, running)
+    }
+
+    type Running = thread::JoinHandle<Summary>;
+
+    fn connect(addr: SocketAddr) -> (TcpStream, BufReader<TcpStream>) {
+        let stream = TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let reader = BufReader::new(stream.try_clone().unwrap());
+        (stream, reader)
+    }
+
+    fn exchange(stream: &mut TcpStream, reader: &mut BufReader<TcpStream>, line: &str) -> String {
+        stream.write_all(line.as_bytes()).unwrap();
+        let mut reply = String::new();
+        reader.read_line(&mut reply).unwrap();
+        reply
+    }
+
+    fn read_all(reader: &mut BufReader<TcpStream>) -> Vec<u8> {
+        let mut rest = Vec::new();
+        reader.read_to_end(&mut rest).unwrap();
+        rest
+    }
+
+    #[test]
+    fn client_over_the_cap_gets_the_busy_line_and_the_rest_keep_working() {
+        let (addr, shutdown, running) = start(|server| server.max_connections(2));
+        let (mut a, mut a_reader) = connect(addr);
+        let (mut b, mut b_reader) = connect(addr);
+        // A round trip each proves both were accepted (and counted) before the third comes.
+        assert_eq!(exchange(&mut a, &mut a_reader, "a\n"), "a\n");
+        assert_eq!(exchange(&mut b, &mut b_reader, "b\n"), "b\n");
+        let (_c, mut c_reader) = connect(addr);
+        assert_eq!(
+            read_all(&mut c_reader),
+            b"Server busy: too many clients, try again later\n"
+        );
+        assert_eq!(
+            exchange(&mut a, &mut a_reader, "still here\n"),
+            "still here\n"
+        );
+        drop((a, a_reader, b, b_reader));
+        shutdown.request();
+        let summary = running.join().unwrap();
+        assert_eq!((summary.accepted, summary.rejected), (2, 1));
+    }
+
+    #[test]
+    fn a_silent_client_is_dropped_after_the_idle_timeout() {
+        let (failed_tx, failed) = mpsc::channel();
+        let failed_tx = Mutex::new(failed_tx);
+        let (addr, shutdown, running) = start(|server| {
+            server
+                .idle_timeout(Some(Duration::from_millis(300)))
+                .on_event(move |event| {
+                    if let Event::ConnectionFailed { error, .. } = event {
+                        let _ = failed_tx.lock().unwrap().send(is_timeout(error));
+                    }
+                })
+        });
+        let started = Instant::now();
+        let (_silent, mut reader) = connect(addr);
+        assert_eq!(
+            read_all(&mut reader),
+            b"",
+            "the server closes the connection"
+        );
+        assert!(started.elapsed() >= Duration::from_millis(300));
+        assert_eq!(failed.recv_timeout(Duration::from_secs(5)), Ok(true));
+        shutdown.request();
+        running.join().unwrap();
+    }
+
+    #[test]
+    fn shutdown_stops_accepting_but_lets_live_clients_finish() {
+        let (addr, shutdown, running) =
+            start(|server| server.grace_period(Duration::from_secs(10)));
+        let (mut live, mut reader) = connect(addr);
+        assert_eq!(exchange(&mut live, &mut reader, "before\n"), "before\n");
+        shutdown.request();
+        // New clients are refused once the listener is closed.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while TcpStream::connect(addr).is_ok() {
+            assert!(Instant::now() < deadline, "the server kept accepting");
+            thread::sleep(Duration::from_millis(10));
+        }
+        assert!(!running.is_finished(), "serve waits for the live client");
+        assert_eq!(exchange(&mut live, &mut reader, "after\n"), "after\n");
+        drop((live, reader));
+        let summary = running.join().unwrap();
+        assert_eq!(
+            summary,
+            Summary {
+                accepted: 1,
+                rejected: 0,
+                cut_off: 0
+            }
+        );
+    }
+
+    #[test]
+    fn clients_still_open_after_the_grace_period_are_cut_off() {
+        let (addr, shutdown, running) = start(|server| {
+            server
+                .grace_period(Duration::from_millis(200))
+                .idle_timeout(None)
+        });
+        let (mut live, mut reader) = connect(addr);
+        assert_eq!(exchange(&mut live, &mut reader, "hi\n"), "hi\n");
+        shutdown.request();
+        assert_eq!(running.join().unwrap().cut_off, 1);
+        assert_eq!(
+            read_all(&mut reader),
+            b"",
+            "the cut-off client sees end of stream"
+        );
+    }
+
+    #[test]
+    fn hang_up_delivers_the_last_words_even_with_unread_input() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server_side, _) = listener.accept().unwrap();
+        // Unread bytes at close would make the kernel send a reset instead of the words.
+        client.write_all(&[b'x'; 100_000]).unwrap();
+        let writer = thread::spawn(move || {
+            hang_up(&server_side, b"bye\n", Duration::from_secs(2));
+        });
+        let mut reader = BufReader::new(client);
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        assert_eq!(line, "bye\n");
+        drop(reader);
+        writer.join().unwrap();
+    }
+}

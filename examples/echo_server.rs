@@ -1,0 +1,132 @@
+//! # echo_server: send back exactly the bytes received
+//!
+//! The echo service (RFC 862, port 7) is the oldest test server there is: whatever a client
+//! sends comes back unchanged, until the client closes. "Unchanged" means byte for byte: the
+//! server never looks at the data as text, so NUL bytes, invalid UTF-8 and gigabytes of
+//! binary come back exactly as they went out.
+//!
+//! Mirrors `echo-server.py` of the Python course (from the *Python Network Programming
+//! Cookbook*): `--port` (required there; 9900 by default here), `SO_REUSEADDR`, a small
+//! backlog, then `recv(2048)` and send it back. The original answers one client at a time and
+//! binds every interface; here each client has its own thread, within the limits of
+//! `netutil::server::Server` (the packaged form of `server_05`): `--max-clients`,
+//! `--idle-timeout`, and a graceful Ctrl-C. It binds 127.0.0.1 unless `--host 0.0.0.0`
+//! (then anyone on your network can connect).
+//!
+//! ## How to run
+//!
+//! In one terminal:
+//!
+//! ```text
+//! cargo run --example echo_server
+//! ```
+//!
+//! In another terminal, use the kit's client, or any other:
+//!
+//! ```text
+//! cargo run --example echo_client
+//! cargo run --example echo_client -- --file Cargo.lock
+//! nc 127.0.0.1 9900
+//! ```
+//!
+//! ## What you should see
+//!
+//! ```text
+//! listening on 127.0.0.1:9900 (at most 256 clients, idle timeout 60s)
+//! 127.0.0.1:52814 connected
+//! 127.0.0.1:52814 left: echoed 33 bytes
+//! ^Cserver stopped: 1 clients served, 0 turned away, 0 cut off
+//! ```
+
+use std::error::Error;
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpStream};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use netutil::cli::StepExt;
+use netutil::server::{self, BindOptions, Server};
+
+/// Echo every byte each client sends back to it, until the client closes.
+#[derive(Parser)]
+struct Args {
+    /// The IP address to bind. 127.0.0.1: only this machine can connect. 0.0.0.0 (or ::):
+    /// every network interface, so anyone on your network can connect.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: IpAddr,
+    /// The port to bind (0: the system picks a free one).
+    #[arg(long, default_value_t = 9900)]
+    port: u16,
+    /// At most this many clients at once; the next one is told the server is busy.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
+    max_clients: u32,
+    /// Seconds a client may stay silent before it is disconnected.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    idle_timeout: u64,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    netutil::cli::finish(run(&args))
+}
+
+fn run(args: &Args) -> Result<(), Box<dyn Error>> {
+    let addr = SocketAddr::new(args.host, args.port);
+    let listener = server::bind(addr, &BindOptions::default())?;
+    let idle_timeout = Duration::from_secs(args.idle_timeout);
+    let server = Server::new(listener)
+        .step("prepare the server")?
+        .max_connections(args.max_clients as usize)
+        .idle_timeout(Some(idle_timeout))
+        // Busy clients, idle clients dropped, accept failures: one line each.
+        .on_event(|event| println!("{event}"));
+
+    // The first Ctrl-C stops accepting and lets live clients finish; a second quits at once.
+    let shutdown = server.shutdown_handle();
+    ctrlc::set_handler(move || {
+        if !shutdown.request() {
+            std::process::exit(130);
+        }
+    })
+    .step("install the Ctrl-C handler")?;
+
+    let bound = server.local_addr().step("read the bound address")?;
+    println!(
+        "listening on {bound} (at most {} clients, idle timeout {idle_timeout:?})",
+        args.max_clients
+    );
+    let summary = server.serve(|stream, peer| {
+        println!("{peer} connected");
+        let echoed = echo(&stream)?;
+        println!("{peer} left: echoed {echoed} bytes");
+        Ok(())
+    });
+    println!(
+        "server stopped: {} clients served, {} turned away, {} cut off",
+        summary.accepted, summary.rejected, summary.cut_off
+    );
+    Ok(())
+}
+
+/// Sends back everything `stream` receives until the client closes; returns the byte count.
+fn echo(stream: &TcpStream) -> io::Result<u64> {
+    // 64 KiB per read: small messages come back at once, bulk data in few system calls.
+    let mut buffer = vec![0u8; 64 * 1024];
+    let (mut reader, mut writer) = (stream, stream);
+    let mut echoed = 0u64;
+    loop {
+        // A read returns what has arrived so far: any number of bytes, in any pieces. An echo
+        // server needs no message boundaries: it sends each piece back as it comes.
+        let received = match reader.read(&mut buffer) {
+            Ok(0) => return Ok(echoed),
+            Ok(received) => received,
+            // A signal (the Ctrl-C that starts a graceful shutdown) can land on this thread
+            // and interrupt the read: nothing is lost, read again.
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(error),
+        };
+        writer.write_all(&buffer[..received])?;
+        echoed += received as u64;
+    }
+}

@@ -1,0 +1,151 @@
+//! # server_03: receive from the client, reply, close
+//!
+//! The accepted socket is a byte stream to one client. This lesson reads what the client
+//! sends, sends the same bytes back, and closes the connection.
+//!
+//! Mirrors `server-03.py`, which calls `recv(1024)` once, sends the data back and closes.
+//! Read what one call to `read` returns honestly: TCP delivers a stream of bytes, not
+//! messages. One `read` returns whatever has arrived so far, up to the buffer size: it may be
+//! part of what the client typed, or (if it sent fast) more than one line. This lesson, like
+//! the original, replies to exactly what one read returned; `server_05` reads whole lines.
+//!
+//! What we add: a read timeout (`--timeout`), so a client that connects and says nothing
+//! cannot keep the server waiting forever; and a client that closes without sending anything
+//! is reported, not taken for an error.
+//!
+//! ## How to run
+//!
+//! In one terminal:
+//!
+//! ```text
+//! cargo run --example server_03
+//! ```
+//!
+//! In another terminal, connect and type a line (press Enter):
+//!
+//! ```text
+//! nc 127.0.0.1 8888
+//! telnet 127.0.0.1 8888
+//! ```
+//!
+//! ## What you should see
+//!
+//! ```text
+//! Socket created
+//! SO_REUSEADDR set
+//! Socket bind complete: bound to 127.0.0.1:8888
+//! listening on 127.0.0.1:8888 (backlog 10)
+//! Connected with 127.0.0.1:52814
+//! received 6 bytes from 127.0.0.1:52814: "hello\n"
+//! sent them back; connection closed
+//! ```
+//!
+//! The client sees its own line once more, then the connection closes. If it sends nothing
+//! for 10 seconds, exit code 1:
+//!
+//! ```text
+//! error: could not receive from 127.0.0.1:52814: timed out after 10s
+//! hint: no answer in time: is the peer running, and is this machine online?
+//! ```
+
+use std::error::Error;
+use std::io::{Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use netutil::cli::StepExt;
+use netutil::server::explain_timeout;
+use socket2::{Domain, Protocol, Socket, Type};
+
+/// How many finished handshakes the kernel may queue before we accept them. The Python
+/// original uses 10; when the queue is full, Linux drops further SYNs and the clients retry.
+const BACKLOG: i32 = 10;
+
+/// Bind, listen, accept one client, send back what it sends, and close.
+#[derive(Parser)]
+struct Args {
+    /// The IP address to bind. 127.0.0.1: only this machine can connect. 0.0.0.0 (or ::):
+    /// every network interface, so anyone on your network can connect.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: IpAddr,
+    /// The port to bind (0: the system picks a free one).
+    #[arg(long, default_value_t = 8888)]
+    port: u16,
+    /// Seconds to wait for the client to send something (or to take our reply).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    timeout: u64,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    netutil::cli::finish(run(&args))
+}
+
+fn run(args: &Args) -> Result<(), Box<dyn Error>> {
+    let addr = SocketAddr::new(args.host, args.port);
+    // The address family (IPv4 or IPv6) must match the address we will bind.
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
+        .step("create a TCP socket")?;
+    println!("Socket created");
+
+    // Restarting the server must not fail while old connections sit in TIME_WAIT: see server_01.
+    socket.set_reuse_address(true).step("set SO_REUSEADDR")?;
+    println!("SO_REUSEADDR set");
+
+    socket.bind(&addr.into()).step(format!("bind {addr}"))?;
+    // With --port 0 the kernel chose the port: ask the socket which one it got.
+    let bound = socket
+        .local_addr()
+        .step("read the bound address")?
+        .as_socket()
+        .unwrap_or(addr);
+    println!("Socket bind complete: bound to {bound}");
+
+    // From here on clients can connect: the kernel answers their handshakes and queues them.
+    socket.listen(BACKLOG).step(format!("listen on {bound}"))?;
+    println!("listening on {bound} (backlog {BACKLOG})");
+
+    // A listening socket is all std::net needs; accept blocks until a client has connected.
+    let listener = TcpListener::from(socket);
+    let (client, peer) = listener.accept().step("accept a client")?;
+    println!("Connected with {peer}");
+    serve(client, peer, Duration::from_secs(args.timeout))
+}
+
+/// Reads once from the client and sends those bytes back; the connection closes on return.
+fn serve(mut client: TcpStream, peer: SocketAddr, timeout: Duration) -> Result<(), Box<dyn Error>> {
+    // Without a timeout, a client that connects and stays silent blocks us forever; the
+    // write timeout does the same for a client that sends but never reads.
+    client
+        .set_read_timeout(Some(timeout))
+        .step("set a read timeout")?;
+    client
+        .set_write_timeout(Some(timeout))
+        .step("set a write timeout")?;
+
+    let mut buffer = [0u8; 1024];
+    // One read: whatever has arrived so far, 1 to 1024 bytes (or 0 when the client closed).
+    let received = client
+        .read(&mut buffer)
+        .map_err(|error| explain_timeout(error, timeout))
+        .step(format!("receive from {peer}"))?;
+    if received == 0 {
+        println!("{peer} closed the connection without sending anything");
+        return Ok(());
+    }
+    let data = &buffer[..received];
+    // The bytes may be any bytes, not only text: show them with invalid UTF-8 replaced.
+    println!(
+        "received {received} bytes from {peer}: {:?}",
+        String::from_utf8_lossy(data)
+    );
+
+    client
+        .write_all(data)
+        .map_err(|error| explain_timeout(error, timeout))
+        .step(format!("send the reply to {peer}"))?;
+    println!("sent them back; connection closed");
+    Ok(())
+}

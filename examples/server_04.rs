@@ -1,0 +1,174 @@
+//! # server_04: serve clients one after another, forever
+//!
+//! A real server does not exit after one client: it goes back to `accept` for the next one.
+//! The new idea is the loop, and what it takes to keep it alive: nothing one client does
+//! (closing at once, resetting the connection, staying silent, sending bytes that are not
+//! text) may stop the server for everybody else.
+//!
+//! Mirrors `server-04.py`: `while True`, accept, `recv(1024)`, reply `"OK..."` plus the data,
+//! close. The original has a bug that this lesson fixes: when a client closes without sending
+//! anything, `recv` returns an empty string and the original `break`s out of the loop, which
+//! stops the whole server. Here an empty read ends only that client's turn, and every error
+//! of one client is printed and forgotten.
+//!
+//! Clients are served one at a time: while one is connected, the next waits in the backlog.
+//! That is why the timeout (`--timeout`) matters more here than in `server_03`: a silent
+//! client could otherwise block every client after it. `server_05` serves them at the same
+//! time with threads.
+//!
+//! ## How to run
+//!
+//! In one terminal:
+//!
+//! ```text
+//! cargo run --example server_04
+//! ```
+//!
+//! In another terminal, connect several times (Ctrl-C stops the server):
+//!
+//! ```text
+//! nc 127.0.0.1 8888
+//! printf 'hello\n' | socat -t 2 - TCP:127.0.0.1:8888
+//! ```
+//!
+//! ## What you should see
+//!
+//! ```text
+//! listening on 127.0.0.1:8888 (backlog 10)
+//! Connected with 127.0.0.1:52814
+//! received 6 bytes from 127.0.0.1:52814: "hello\n"
+//! replied; connection closed
+//! Connected with 127.0.0.1:52820
+//! 127.0.0.1:52820 closed the connection without sending anything
+//! Connected with 127.0.0.1:52830
+//! 127.0.0.1:52830: could not receive: timed out after 10s
+//! ```
+//!
+//! Each client gets `OK...` followed by what it sent: `OK...hello`.
+
+use std::error::Error;
+use std::io::{Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
+use std::process::ExitCode;
+use std::thread;
+use std::time::Duration;
+
+use clap::Parser;
+use netutil::cli::StepExt;
+use netutil::server::{AcceptBackoff, explain_timeout};
+use socket2::{Domain, Protocol, Socket, Type};
+
+/// How many finished handshakes the kernel may queue before we accept them. The Python
+/// original uses 10; when the queue is full, Linux drops further SYNs and the clients retry.
+const BACKLOG: i32 = 10;
+
+/// Serve clients one after another, forever: reply "OK..." plus what each one sends.
+#[derive(Parser)]
+struct Args {
+    /// The IP address to bind. 127.0.0.1: only this machine can connect. 0.0.0.0 (or ::):
+    /// every network interface, so anyone on your network can connect.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: IpAddr,
+    /// The port to bind (0: the system picks a free one).
+    #[arg(long, default_value_t = 8888)]
+    port: u16,
+    /// Seconds each client gets to send something (or to take our reply).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    timeout: u64,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    netutil::cli::finish(run(&args))
+}
+
+fn run(args: &Args) -> Result<(), Box<dyn Error>> {
+    let addr = SocketAddr::new(args.host, args.port);
+    // The address family (IPv4 or IPv6) must match the address we will bind.
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
+        .step("create a TCP socket")?;
+    println!("Socket created");
+
+    // Restarting the server must not fail while old connections sit in TIME_WAIT: see server_01.
+    socket.set_reuse_address(true).step("set SO_REUSEADDR")?;
+    println!("SO_REUSEADDR set");
+
+    socket.bind(&addr.into()).step(format!("bind {addr}"))?;
+    // With --port 0 the kernel chose the port: ask the socket which one it got.
+    let bound = socket
+        .local_addr()
+        .step("read the bound address")?
+        .as_socket()
+        .unwrap_or(addr);
+    println!("Socket bind complete: bound to {bound}");
+
+    // From here on clients can connect: the kernel answers their handshakes and queues them.
+    socket.listen(BACKLOG).step(format!("listen on {bound}"))?;
+    println!("listening on {bound} (backlog {BACKLOG})");
+
+    // A listening socket is all std::net needs; accept blocks until a client has connected.
+    let listener = TcpListener::from(socket);
+    let timeout = Duration::from_secs(args.timeout);
+    let mut backoff = AcceptBackoff::new();
+    loop {
+        let (client, peer) = match listener.accept() {
+            Ok(accepted) => {
+                backoff.reset();
+                accepted
+            }
+            // Out of file descriptors (EMFILE) fails every accept until a client leaves:
+            // without a pause this loop would spin at full speed printing errors.
+            Err(error) => {
+                let pause = backoff.after_error(&error);
+                eprintln!("could not accept a client: {error}; retrying in {pause:?}");
+                thread::sleep(pause);
+                continue;
+            }
+        };
+        println!("Connected with {peer}");
+        // One client's failure is that client's problem: print it and serve the next one.
+        if let Err(error) = serve(client, peer, timeout) {
+            println!("{peer}: {error}");
+        }
+    }
+}
+
+/// Reads once from the client and replies "OK..." plus those bytes; the connection closes on return.
+fn serve(mut client: TcpStream, peer: SocketAddr, timeout: Duration) -> Result<(), Box<dyn Error>> {
+    // Without a timeout, a client that connects and stays silent blocks us forever; the
+    // write timeout does the same for a client that sends but never reads.
+    client
+        .set_read_timeout(Some(timeout))
+        .step("set a read timeout")?;
+    client
+        .set_write_timeout(Some(timeout))
+        .step("set a write timeout")?;
+
+    let mut buffer = [0u8; 1024];
+    // One read: whatever has arrived so far, 1 to 1024 bytes (or 0 when the client closed).
+    let received = client
+        .read(&mut buffer)
+        .map_err(|error| explain_timeout(error, timeout))
+        .step("receive")?;
+    if received == 0 {
+        // The original `break`s here, which stops the whole server: we end this client only.
+        println!("{peer} closed the connection without sending anything");
+        return Ok(());
+    }
+    let data = &buffer[..received];
+    // The bytes may be any bytes, not only text: show them with invalid UTF-8 replaced.
+    println!(
+        "received {received} bytes from {peer}: {:?}",
+        String::from_utf8_lossy(data)
+    );
+
+    // One write for the whole reply: the prefix and the data leave in one segment.
+    let mut reply = b"OK...".to_vec();
+    reply.extend_from_slice(data);
+    client
+        .write_all(&reply)
+        .map_err(|error| explain_timeout(error, timeout))
+        .step("send the reply")?;
+    println!("replied; connection closed");
+    Ok(())
+}
