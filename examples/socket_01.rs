@@ -1,0 +1,81 @@
+//! # socket_01: create a TCP socket
+//!
+//! A socket is the operating system's handle for one end of a conversation over the network.
+//! It is made with three choices: a *domain* (the address family: IPv4), a *type* (a
+//! reliable byte stream) and a *protocol* (TCP). This lesson makes one, then asks the kernel
+//! what it made.
+//!
+//! Mirrors `socket-01.py` of the Python course, which calls
+//! `socket.socket(socket.AF_INET, socket.SOCK_STREAM)` and prints "Socket created", or the
+//! error code and message. Rust's standard library has no "socket, not connected yet":
+//! `TcpStream::connect` and `TcpListener::bind` create the socket inside and hand it back
+//! already connected or bound (lesson socket_03 relies on that). To hold a socket on its own
+//! we use the `socket2` crate, whose `Socket::new` is the `socket(2)` system call with its
+//! three arguments spelled out. On failure the OS error prints with its code, as in Python,
+//! and the program exits with code 1 instead of carrying on.
+//!
+//! ## How to run
+//!
+//! In one terminal, run the lesson (it needs no network and no server):
+//!
+//! ```text
+//! cargo run --example socket_01
+//! ```
+//!
+//! In another terminal, list the TCP sockets of the system for comparison:
+//!
+//! ```text
+//! ss -tan
+//! ```
+//!
+//! ## What you should see
+//!
+//! ```text
+//! Socket created
+//!   domain:   AF_INET
+//!   type:     SOCK_STREAM
+//!   protocol: IPPROTO_TCP
+//!   file descriptor: 3
+//! ```
+//!
+//! The socket is neither bound nor connected, so `ss` never lists it; the program closes it
+//! when `socket` goes out of scope at the end of `run`.
+
+use std::error::Error;
+use std::os::fd::AsRawFd;
+use std::process::ExitCode;
+
+use clap::Parser;
+use netutil::cli::StepExt;
+use socket2::{Domain, Protocol, Socket, Type};
+
+/// Create an IPv4 TCP socket and print what the kernel made.
+#[derive(Parser)]
+struct Args {}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    netutil::cli::finish(run(&args))
+}
+
+fn run(_args: &Args) -> Result<(), Box<dyn Error>> {
+    // socket(AF_INET, SOCK_STREAM, IPPROTO_TCP): IPv4, a byte stream, over TCP.
+    let socket =
+        Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).step("create the socket")?;
+    println!("Socket created");
+
+    // Ask the kernel (getsockopt SO_DOMAIN, SO_TYPE, SO_PROTOCOL) instead of echoing our own
+    // arguments: this is what really exists now.
+    let domain = socket.domain().step("read the socket's domain")?;
+    let kind = socket.r#type().step("read the socket's type")?;
+    let protocol = socket.protocol().step("read the socket's protocol")?;
+    println!("  domain:   {domain:?}");
+    println!("  type:     {kind:?}");
+    match protocol {
+        Some(protocol) => println!("  protocol: {protocol:?}"),
+        None => println!("  protocol: the default for the type"),
+    }
+    // To the kernel a socket is a file descriptor, like an open file.
+    println!("  file descriptor: {}", socket.as_raw_fd());
+    Ok(())
+}

@@ -1,0 +1,120 @@
+//! # socket_03: connect, with a timeout, trying each address
+//!
+//! Connecting is TCP's three-way handshake: after it, both ends have a connected socket with
+//! a local and a peer address. A name often has several addresses (IPv6 and IPv4), and only
+//! some may answer, so a client tries them in turn. A machine that is off or filtered never
+//! answers at all, so every attempt has a timeout.
+//!
+//! Mirrors `socket-03.py` of the Python course, which resolves `www.google.com`, calls
+//! `connect((ip, 80))` and prints "Socket Connected to HOST on ip IP". Python connects to one
+//! IPv4 address and, with no timeout, can wait minutes for a silent host. Here
+//! `TcpStream::connect_timeout` creates a socket of the right family for each address (what
+//! socket_01 did by hand, and why that socket is gone now), connects it, and gives up after
+//! `--timeout` seconds; the next address is tried after a failure.
+//!
+//! ## How to run
+//!
+//! In one terminal, start a local web server (offline this is the only server there is):
+//!
+//! ```text
+//! python3 -m http.server -b 127.0.0.1 8000
+//! ```
+//!
+//! In another terminal, connect to it, or to www.google.com when online:
+//!
+//! ```text
+//! cargo run --example socket_03 -- 127.0.0.1 8000
+//! cargo run --example socket_03
+//! ```
+//!
+//! ## What you should see
+//!
+//! ```text
+//! IP addresses of 127.0.0.1:
+//!   127.0.0.1
+//! Connected to 127.0.0.1 port 8000
+//!   local address: 127.0.0.1:51432
+//!   peer address:  127.0.0.1:8000
+//! ```
+//!
+//! The local port is chosen by the kernel and changes every run. With no server running:
+//!
+//! ```text
+//!   127.0.0.1:8000: Connection refused (os error 111)
+//! error: could not connect to 127.0.0.1 port 8000: Connection refused (os error 111)
+//! hint: offline? start `python3 -m http.server -b 127.0.0.1 8000` in another terminal and run with `-- 127.0.0.1 8000`
+//! ```
+
+use std::error::Error;
+use std::io;
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use netutil::cli::{Hint, StepExt};
+
+const OFFLINE: &str = "offline? start `python3 -m http.server -b 127.0.0.1 8000` in another \
+                       terminal and run with `-- 127.0.0.1 8000`";
+
+/// Resolve a host, then connect to it over TCP, trying each address with a timeout.
+#[derive(Parser)]
+struct Args {
+    /// The host name (or IP address) of the server.
+    #[arg(default_value = "www.google.com")]
+    host: String,
+    /// The TCP port of the server.
+    #[arg(default_value_t = 80)]
+    port: u16,
+    /// Seconds to wait for each address to answer.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    timeout: u64,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    netutil::cli::finish(run(&args))
+}
+
+fn run(args: &Args) -> Result<(), Box<dyn Error>> {
+    // The resolver reads /etc/hosts first, then asks DNS. It builds socket addresses, so it
+    // wants the port too.
+    let addresses: Vec<SocketAddr> = (args.host.as_str(), args.port)
+        .to_socket_addrs()
+        .step(format!("resolve {}", args.host))
+        .hint(OFFLINE)?
+        .collect();
+    println!("IP addresses of {}:", args.host);
+    for address in &addresses {
+        println!("  {}", address.ip());
+    }
+
+    let timeout = Duration::from_secs(args.timeout);
+    let stream = connect_any(&addresses, timeout)
+        .step(format!("connect to {} port {}", args.host, args.port))
+        .hint(OFFLINE)?;
+    println!("Connected to {} port {}", args.host, args.port);
+    // The kernel picked our side's address and a free port during the handshake.
+    let local = stream.local_addr().step("read the local address")?;
+    let peer = stream.peer_addr().step("read the peer address")?;
+    println!("  local address: {local}");
+    println!("  peer address:  {peer}");
+    Ok(())
+}
+
+/// Tries each address in turn and returns the first connection; if none answers, the last
+/// address's error.
+fn connect_any(addresses: &[SocketAddr], timeout: Duration) -> io::Result<TcpStream> {
+    let mut last_error = io::Error::new(io::ErrorKind::NotFound, "the name has no addresses");
+    for address in addresses {
+        // Creates a socket of the address's family (IPv4 or IPv6), then connects it.
+        match TcpStream::connect_timeout(address, timeout) {
+            Ok(stream) => return Ok(stream),
+            Err(error) => {
+                println!("  {address}: {error}");
+                last_error = error;
+            }
+        }
+    }
+    Err(last_error)
+}

@@ -1,0 +1,170 @@
+//! # socket_04: send an HTTP request
+//!
+//! Once connected, a client talks the server's protocol. For a web server that is HTTP: a
+//! request line, header lines, and an empty line, each ended by CR LF (`\r\n`). This lesson
+//! builds a `GET` request and sends it with `write_all`.
+//!
+//! Mirrors `socket-04.py` of the Python course, which sends `"GET / HTTP/1.1\r\n\r\n"` with
+//! `sendall` and prints "Message send successfully" or "Send failed". That request has no
+//! `Host` header, which HTTP/1.1 requires (RFC 9112 §3.2): one address often serves many
+//! sites, and `Host` says which one is meant; a strict server answers 400 Bad Request. We
+//! send `Host` (with the port when it is not 80) and `Connection: close`, which asks the
+//! server to close after its response. `write_all` is `sendall`: one `write` may send only
+//! part of the bytes, so it loops until all are out, each write bounded by `--timeout`.
+//!
+//! ## How to run
+//!
+//! In one terminal, start a local web server; it logs each request it receives:
+//!
+//! ```text
+//! python3 -m http.server -b 127.0.0.1 8000
+//! ```
+//!
+//! In another terminal, send a request to it, or to www.google.com when online:
+//!
+//! ```text
+//! cargo run --example socket_04 -- 127.0.0.1 8000 /
+//! cargo run --example socket_04
+//! ```
+//!
+//! ## What you should see
+//!
+//! ```text
+//! IP addresses of 127.0.0.1:
+//!   127.0.0.1
+//! Connected to 127.0.0.1 port 8000
+//!   local address: 127.0.0.1:51432
+//!   peer address:  127.0.0.1:8000
+//! Sent 59 bytes:
+//!   GET / HTTP/1.1\r\n
+//!   Host: 127.0.0.1:8000\r\n
+//!   Connection: close\r\n
+//!   \r\n
+//! ```
+//!
+//! The server's terminal logs `"GET / HTTP/1.1" 200 -`, and Python's server may add a
+//! `BrokenPipeError` or `ConnectionResetError`: this lesson closes without reading the
+//! answer, which is the next lesson, socket_05.
+
+use std::error::Error;
+use std::io::{self, Write};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use netutil::cli::{Hint, StepExt};
+
+const OFFLINE: &str = "offline? start `python3 -m http.server -b 127.0.0.1 8000` in another \
+                       terminal and run with `-- 127.0.0.1 8000 /`";
+
+/// Connect to a web server and send it an HTTP/1.1 GET request.
+#[derive(Parser)]
+struct Args {
+    /// The host name (or IP address) of the server.
+    #[arg(default_value = "www.google.com")]
+    host: String,
+    /// The TCP port of the server.
+    #[arg(default_value_t = 80)]
+    port: u16,
+    /// The path to ask for.
+    #[arg(default_value = "/", value_parser = parse_path)]
+    path: String,
+    /// Seconds to wait for each address to answer, and for each write.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    timeout: u64,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    netutil::cli::finish(run(&args))
+}
+
+fn run(args: &Args) -> Result<(), Box<dyn Error>> {
+    // The resolver reads /etc/hosts first, then asks DNS. It builds socket addresses, so it
+    // wants the port too.
+    let addresses: Vec<SocketAddr> = (args.host.as_str(), args.port)
+        .to_socket_addrs()
+        .step(format!("resolve {}", args.host))
+        .hint(OFFLINE)?
+        .collect();
+    println!("IP addresses of {}:", args.host);
+    for address in &addresses {
+        println!("  {}", address.ip());
+    }
+
+    let timeout = Duration::from_secs(args.timeout);
+    let mut stream = connect_any(&addresses, timeout)
+        .step(format!("connect to {} port {}", args.host, args.port))
+        .hint(OFFLINE)?;
+    println!("Connected to {} port {}", args.host, args.port);
+    // The kernel picked our side's address and a free port during the handshake.
+    let local = stream.local_addr().step("read the local address")?;
+    let peer = stream.peer_addr().step("read the peer address")?;
+    println!("  local address: {local}");
+    println!("  peer address:  {peer}");
+
+    // A write only blocks when the peer stops reading, but then it could block forever.
+    stream
+        .set_write_timeout(Some(timeout))
+        .step("set the write timeout")?;
+    let request = format!(
+        "GET {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        args.path,
+        host_header(&args.host, args.port)
+    );
+    stream
+        .write_all(request.as_bytes())
+        .step("send the request")
+        .hint(OFFLINE)?;
+    println!("Sent {} bytes:", request.len());
+    // escape_debug shows the \r\n that end each line, which a plain print would hide.
+    for line in request.split_inclusive("\r\n") {
+        println!("  {}", line.escape_debug());
+    }
+    Ok(())
+}
+
+/// The `Host` value: the name as given, in brackets if it is an IPv6 address, with the port
+/// unless it is HTTP's default 80.
+fn host_header(host: &str, port: u16) -> String {
+    let host = if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_owned()
+    };
+    if port == 80 {
+        host
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+/// A path goes into the request line as it is, so a space or a line break would end that line
+/// early: refuse them instead of sending a broken request.
+fn parse_path(path: &str) -> Result<String, String> {
+    if !path.starts_with('/') {
+        return Err("the path must start with /".to_owned());
+    }
+    if path.bytes().any(|b| b <= b' ' || b >= 0x7f) {
+        return Err("percent-encode spaces and other special characters (%20)".to_owned());
+    }
+    Ok(path.to_owned())
+}
+
+/// Tries each address in turn and returns the first connection; if none answers, the last
+/// address's error.
+fn connect_any(addresses: &[SocketAddr], timeout: Duration) -> io::Result<TcpStream> {
+    let mut last_error = io::Error::new(io::ErrorKind::NotFound, "the name has no addresses");
+    for address in addresses {
+        // Creates a socket of the address's family (IPv4 or IPv6), then connects it.
+        match TcpStream::connect_timeout(address, timeout) {
+            Ok(stream) => return Ok(stream),
+            Err(error) => {
+                println!("  {address}: {error}");
+                last_error = error;
+            }
+        }
+    }
+    Err(last_error)
+}

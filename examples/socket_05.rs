@@ -1,0 +1,222 @@
+//! # socket_05: receive the whole response
+//!
+//! TCP delivers a stream of bytes, not messages: one `read` returns whatever has arrived so
+//! far, which may be half a response, or a response and a half. A client reads in a loop
+//! until the response itself says it is complete. This lesson adds that receive loop, then
+//! prints the status line, the headers and the size of the body.
+//!
+//! Mirrors `socket-05.py` of the Python course, which calls `recv(4096)` once, prints it and
+//! closes. One `recv` is not a response: a larger page arrives in many pieces, and even a
+//! small one can be split. Reading "until the server closes" is not enough either: an HTTP/1.1
+//! server may keep the connection open after answering, and the client would wait forever.
+//! HTTP says where its body ends (RFC 9112 §6.3): a `Content-Length`, or
+//! `Transfer-Encoding: chunked` with a size before each chunk, or, with neither, the close.
+//! The loop below reads 4096 bytes at a time like Python, and hands every piece to
+//! `netutil::http::ResponseParser`, which applies those rules and answers as soon as the
+//! response is complete, so the lesson stays about the loop. A read timeout (`--timeout`)
+//! keeps a silent server from hanging the program.
+//!
+//! ## How to run
+//!
+//! In one terminal, start a local web server:
+//!
+//! ```text
+//! python3 -m http.server -b 127.0.0.1 8000
+//! ```
+//!
+//! In another terminal, fetch its directory listing, or www.google.com when online; `--body`
+//! prints the body too:
+//!
+//! ```text
+//! cargo run --example socket_05 -- 127.0.0.1 8000 /
+//! cargo run --example socket_05 -- 127.0.0.1 8000 / --body
+//! cargo run --example socket_05
+//! ```
+//!
+//! ## What you should see
+//!
+//! ```text
+//! IP addresses of 127.0.0.1:
+//!   127.0.0.1
+//! Connected to 127.0.0.1 port 8000
+//!   local address: 127.0.0.1:51432
+//!   peer address:  127.0.0.1:8000
+//! Sent 59 bytes:
+//!   GET / HTTP/1.1\r\n
+//!   Host: 127.0.0.1:8000\r\n
+//!   Connection: close\r\n
+//!   \r\n
+//! Received 1140 bytes in 2 read(s):
+//! HTTP/1.0 200 OK
+//! Server: SimpleHTTP/0.6 Python/3.11.9
+//! Date: Thu, 26 Nov 2026 06:30:00 GMT
+//! Content-type: text/html; charset=utf-8
+//! Content-Length: 984
+//!
+//! Body: 984 bytes (Content-Length: 984)
+//! ```
+//!
+//! The number of reads depends on how the bytes happened to arrive; the sizes do not.
+
+use std::error::Error;
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use netutil::cli::{Hint, StepExt};
+use netutil::http::{self, Limits, Method, ResponseParser};
+
+const OFFLINE: &str = "offline? start `python3 -m http.server -b 127.0.0.1 8000` in another \
+                       terminal and run with `-- 127.0.0.1 8000 /`";
+
+/// Send an HTTP/1.1 GET request and receive the whole response.
+#[derive(Parser)]
+struct Args {
+    /// The host name (or IP address) of the server.
+    #[arg(default_value = "www.google.com")]
+    host: String,
+    /// The TCP port of the server.
+    #[arg(default_value_t = 80)]
+    port: u16,
+    /// The path to ask for.
+    #[arg(default_value = "/", value_parser = parse_path)]
+    path: String,
+    /// Seconds to wait for each address to answer, and for each write and read.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    timeout: u64,
+    /// Print the body too, after the headers.
+    #[arg(long)]
+    body: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    netutil::cli::finish(run(&args))
+}
+
+fn run(args: &Args) -> Result<(), Box<dyn Error>> {
+    // The resolver reads /etc/hosts first, then asks DNS. It builds socket addresses, so it
+    // wants the port too.
+    let addresses: Vec<SocketAddr> = (args.host.as_str(), args.port)
+        .to_socket_addrs()
+        .step(format!("resolve {}", args.host))
+        .hint(OFFLINE)?
+        .collect();
+    println!("IP addresses of {}:", args.host);
+    for address in &addresses {
+        println!("  {}", address.ip());
+    }
+
+    let timeout = Duration::from_secs(args.timeout);
+    let mut stream = connect_any(&addresses, timeout)
+        .step(format!("connect to {} port {}", args.host, args.port))
+        .hint(OFFLINE)?;
+    println!("Connected to {} port {}", args.host, args.port);
+    // The kernel picked our side's address and a free port during the handshake.
+    let local = stream.local_addr().step("read the local address")?;
+    let peer = stream.peer_addr().step("read the peer address")?;
+    println!("  local address: {local}");
+    println!("  peer address:  {peer}");
+
+    // A write only blocks when the peer stops reading, but then it could block forever.
+    stream
+        .set_write_timeout(Some(timeout))
+        .step("set the write timeout")?;
+    let request = format!(
+        "GET {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        args.path,
+        host_header(&args.host, args.port)
+    );
+    stream
+        .write_all(request.as_bytes())
+        .step("send the request")
+        .hint(OFFLINE)?;
+    println!("Sent {} bytes:", request.len());
+    // escape_debug shows the \r\n that end each line, which a plain print would hide.
+    for line in request.split_inclusive("\r\n") {
+        println!("  {}", line.escape_debug());
+    }
+
+    // Without a read timeout, a server that accepts and never answers hangs the client.
+    stream
+        .set_read_timeout(Some(timeout))
+        .step("set the read timeout")?;
+    let mut parser = ResponseParser::new(Method::Get, Limits::default());
+    let mut buffer = [0; 4096];
+    let (mut received, mut reads) = (0, 0);
+    let response = loop {
+        // A read waits until at least one byte is there, then returns what has arrived.
+        let count = stream.read(&mut buffer).map_err(http::Error::Receive)?;
+        reads += 1;
+        received += count;
+        // An empty read means the server closed: the end of a body that has no length, and
+        // a response cut short otherwise (the parser tells which).
+        if count == 0 {
+            break parser.closed()?;
+        }
+        // The framing, not the close, says when the response is complete.
+        if let Some(response) = parser.feed(&buffer[..count])? {
+            break response;
+        }
+    };
+    println!("Received {received} bytes in {reads} read(s):");
+    println!("{}", response.status_line());
+    for (name, value) in &response.headers {
+        println!("{name}: {value}");
+    }
+    println!();
+    println!("Body: {} bytes ({})", response.body.len(), response.framing);
+    if args.body {
+        // The body is bytes (an image, say), not necessarily text: write them as they are.
+        let mut stdout = io::stdout().lock();
+        stdout.write_all(&response.body).step("print the body")?;
+        stdout.flush().step("print the body")?;
+    }
+    Ok(())
+}
+
+/// The `Host` value: the name as given, in brackets if it is an IPv6 address, with the port
+/// unless it is HTTP's default 80.
+fn host_header(host: &str, port: u16) -> String {
+    let host = if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_owned()
+    };
+    if port == 80 {
+        host
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+/// A path goes into the request line as it is, so a space or a line break would end that line
+/// early: refuse them instead of sending a broken request.
+fn parse_path(path: &str) -> Result<String, String> {
+    if !path.starts_with('/') {
+        return Err("the path must start with /".to_owned());
+    }
+    if path.bytes().any(|b| b <= b' ' || b >= 0x7f) {
+        return Err("percent-encode spaces and other special characters (%20)".to_owned());
+    }
+    Ok(path.to_owned())
+}
+
+/// Tries each address in turn and returns the first connection; if none answers, the last
+/// address's error.
+fn connect_any(addresses: &[SocketAddr], timeout: Duration) -> io::Result<TcpStream> {
+    let mut last_error = io::Error::new(io::ErrorKind::NotFound, "the name has no addresses");
+    for address in addresses {
+        // Creates a socket of the address's family (IPv4 or IPv6), then connects it.
+        match TcpStream::connect_timeout(address, timeout) {
+            Ok(stream) => return Ok(stream),
+            Err(error) => {
+                println!("  {address}: {error}");
+                last_error = error;
+            }
+        }
+    }
+    Err(last_error)
+}

@@ -1,0 +1,297 @@
+//! netutil::http and socket_05 against independent HTTP implementations on loopback: nginx
+//! (Content-Length, chunked from its echo module, close-delimited for HTTP/1.0), Python's
+//! `http.server`, and curl as the reference client. They are `#[ignore]`d by default because
+//! they need those programs; `.ci/run` installs them and runs these tests.
+
+mod support;
+
+use std::io::Write;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use netutil::http::{self, Framing, Limits, Method, Options};
+use support::{ChildGuard, run_lesson};
+
+const TEN_MIB: usize = 10 * 1024 * 1024;
+
+/// A fresh directory for one test, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        let path = std::env::temp_dir().join(format!(
+            "socket-lessons-{name}-{}-{:?}",
+            std::process::id(),
+            Instant::now()
+        ));
+        let path = PathBuf::from(path.to_string_lossy().replace(
+            |c: char| !c.is_ascii_alphanumeric() && c != '/' && c != '-',
+            "",
+        ));
+        std::fs::create_dir_all(&path).expect("create a temp dir");
+        TempDir(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// 10 MiB of reproducible pseudo-random bytes (xorshift): every byte value, no pattern that
+/// an off-by-one in the framing could hide behind.
+fn random_file(dir: &Path) -> (PathBuf, Vec<u8>) {
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut bytes = Vec::with_capacity(TEN_MIB);
+    while bytes.len() < TEN_MIB {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        bytes.extend_from_slice(&state.to_le_bytes());
+    }
+    bytes.truncate(TEN_MIB);
+    let path = dir.join("random.bin");
+    std::fs::write(&path, &bytes).expect("write the test file");
+    (path, bytes)
+}
+
+/// A loopback port that was free a moment ago (the peer must bind it itself).
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    listener.local_addr().expect("bound").port()
+}
+
+/// Waits until something accepts on `port`, or the child exits (e.g. the port was taken).
+fn wait_until_listening(child: &mut ChildGuard, port: u16) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if matches!(child.0.try_wait(), Ok(Some(_))) {
+            return false;
+        }
+        let address = ([127, 0, 0, 1], port).into();
+        if TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok() {
+            return true;
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+/// A peer server started from `command(port)`, retried on a fresh port if it cannot listen.
+struct Peer {
+    child: ChildGuard,
+    port: u16,
+    stop_signal: Option<&'static str>,
+}
+
+impl Peer {
+    fn start(stop_signal: Option<&'static str>, mut command: impl FnMut(u16) -> Command) -> Peer {
+        for _ in 0..3 {
+            let port = free_port();
+            let mut command = command(port);
+            command.stdin(Stdio::null()).stdout(Stdio::null());
+            let mut child = ChildGuard::spawn(command);
+            if wait_until_listening(&mut child, port) {
+                return Peer {
+                    child,
+                    port,
+                    stop_signal,
+                };
+            }
+        }
+        panic!("the peer server never listened on a loopback port");
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        // nginx's graceful stop; the guard then kills whatever is left and reaps it.
+        if let Some(signal) = self.stop_signal {
+            let _ = Command::new("kill")
+                .args([format!("-{signal}"), self.child.0.id().to_string()])
+                .status();
+            let _ = self.child.wait_timeout(Duration::from_secs(5));
+        }
+    }
+}
+
+fn start_nginx(dir: &Path) -> Peer {
+    std::fs::create_dir_all(dir.join("tmp")).expect("create nginx's temp dir");
+    std::fs::create_dir_all(dir.join("www")).expect("create nginx's root");
+    Peer::start(Some("QUIT"), |port| {
+        let d = dir.display();
+        let config = format!(
+            "daemon off;
+worker_processes 1;
+pid {d}/nginx.pid;
+error_log stderr;
+load_module /usr/lib/nginx/modules/ngx_http_echo_module.so;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    client_body_temp_path {d}/tmp/body;
+    proxy_temp_path {d}/tmp/proxy;
+    fastcgi_temp_path {d}/tmp/fastcgi;
+    uwsgi_temp_path {d}/tmp/uwsgi;
+    scgi_temp_path {d}/tmp/scgi;
+    default_type application/octet-stream;
+    server {{
+        listen 127.0.0.1:{port};
+        root {d}/www;
+        location /echo {{
+            echo 'first line';
+            echo_flush;
+            echo_sleep 0.05;
+            echo 'second line';
+        }}
+    }}
+}}
+"
+        );
+        std::fs::write(dir.join("nginx.conf"), config).expect("write nginx.conf");
+        let mut command = Command::new("nginx");
+        command
+            .arg("-p")
+            .arg(dir)
+            .arg("-c")
+            .arg(dir.join("nginx.conf"))
+            .args(["-e", "stderr"])
+            .stderr(Stdio::null());
+        command
+    })
+}
+
+fn curl(port: u16, path: &str) -> Vec<u8> {
+    let output = Command::new("curl")
+        .args(["-s", "--max-time", "30"])
+        .arg(format!("http://127.0.0.1:{port}{path}"))
+        .output()
+        .expect("curl runs");
+    assert!(output.status.success(), "curl failed: {output:?}");
+    output.stdout
+}
+
+fn options() -> Options {
+    Options {
+        total_timeout: Duration::from_secs(60),
+        ..Options::default()
+    }
+}
+
+#[test]
+#[ignore = "needs nginx and curl: .ci/run installs them"]
+fn nginx_10_mib_file_is_byte_identical_to_the_file_and_to_curl() {
+    support::require_program("nginx");
+    support::require_program("curl");
+    let dir = TempDir::new("nginx-file");
+    std::fs::create_dir_all(dir.0.join("www")).unwrap();
+    let (_, file) = random_file(&dir.0.join("www"));
+    let nginx = start_nginx(&dir.0);
+
+    let response = http::get("127.0.0.1", nginx.port, "/random.bin", &options()).unwrap();
+    assert_eq!(response.status, 200);
+    assert_eq!(response.framing, Framing::ContentLength(TEN_MIB as u64));
+    assert!(response.body == file, "the body differs from the file");
+    assert!(
+        response.body == curl(nginx.port, "/random.bin"),
+        "the body differs from what curl received"
+    );
+
+    let head = http::head("127.0.0.1", nginx.port, "/random.bin", &options()).unwrap();
+    assert_eq!(head.header("content-length"), Some("10485760"));
+    assert!(head.body.is_empty());
+
+    let missing = http::get("127.0.0.1", nginx.port, "/no-such-file", &options()).unwrap();
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.body, curl(nginx.port, "/no-such-file"));
+
+    let port = nginx.port.to_string();
+    let run = run_lesson("socket_05", &["127.0.0.1", &port, "/random.bin"]);
+    run.assert_code(0);
+    assert!(
+        run.stdout
+            .contains("Body: 10485760 bytes (Content-Length: 10485760)\n"),
+        "{run:#?}"
+    );
+}
+
+#[test]
+#[ignore = "needs nginx and curl: .ci/run installs them"]
+fn nginx_chunked_and_close_delimited_bodies() {
+    support::require_program("nginx");
+    support::require_program("curl");
+    let dir = TempDir::new("nginx-echo");
+    let nginx = start_nginx(&dir.0);
+    let expected = b"first line\nsecond line\n";
+
+    // HTTP/1.1 with no length known in advance: nginx chunks the body.
+    let response = http::get("127.0.0.1", nginx.port, "/echo", &options()).unwrap();
+    assert_eq!(response.framing, Framing::Chunked);
+    assert_eq!(response.body, expected);
+    assert_eq!(response.body, curl(nginx.port, "/echo"));
+
+    // HTTP/1.0 has no chunked coding: nginx ends the body by closing the connection.
+    let address = ([127, 0, 0, 1], nginx.port).into();
+    let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(5)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream
+        .write_all(b"GET /echo HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        .unwrap();
+    let response = http::read_response(&mut stream, Method::Get, Limits::default()).unwrap();
+    assert_eq!(response.framing, Framing::UntilClose);
+    assert_eq!(response.body, expected);
+
+    let port = nginx.port.to_string();
+    let run = run_lesson("socket_05", &["127.0.0.1", &port, "/echo", "--body"]);
+    run.assert_code(0);
+    assert!(
+        run.stdout
+            .ends_with("Body: 23 bytes (Transfer-Encoding: chunked)\nfirst line\nsecond line\n"),
+        "{run:#?}"
+    );
+}
+
+#[test]
+#[ignore = "needs python3 and curl: .ci/run installs them"]
+fn python_http_server_file_is_byte_identical() {
+    support::require_program("python3");
+    support::require_program("curl");
+    let dir = TempDir::new("python-http");
+    let (_, file) = random_file(&dir.0);
+    let server = Peer::start(None, |port| {
+        let mut command = Command::new("python3");
+        command
+            .args(["-m", "http.server", "-b", "127.0.0.1", "-d"])
+            .arg(&dir.0)
+            .arg(port.to_string())
+            .stderr(Stdio::null());
+        command
+    });
+
+    let response = http::get("127.0.0.1", server.port, "/random.bin", &options()).unwrap();
+    assert_eq!(response.status_line(), "HTTP/1.0 200 OK");
+    assert_eq!(response.framing, Framing::ContentLength(TEN_MIB as u64));
+    assert!(response.body == file, "the body differs from the file");
+    assert!(response.body == curl(server.port, "/random.bin"));
+
+    // The course's offline recipe, exactly: the directory listing.
+    let listing = http::get("127.0.0.1", server.port, "/", &options()).unwrap();
+    assert!(String::from_utf8_lossy(&listing.body).contains("random.bin"));
+    let port = server.port.to_string();
+    let run = run_lesson("socket_05", &["127.0.0.1", &port, "/"]);
+    run.assert_code(0);
+    assert!(run.stdout.contains("HTTP/1.0 200 OK\n"), "{run:#?}");
+    assert!(
+        run.stdout.contains(&format!(
+            "Body: {0} bytes (Content-Length: {0})\n",
+            listing.body.len()
+        )),
+        "{run:#?}"
+    );
+}
