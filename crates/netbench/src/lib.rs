@@ -8,6 +8,7 @@
 //! | `bulk` | verified bytes per second streamed through an echo server |
 //! | `pingpong` | the blocking one-connection round trip: the latency floor |
 //! | `ntp` | SNTP requests per second and their latency |
+//! | `http` | how fast `netutil::http` fetches a large file (compare with `curl`) |
 //! | `connect` | connections opened and closed per second, or (`--hold`) C clients held open with the server's memory |
 //! | `raw-echo` | not a measurement: the minimal blocking echo server the floor is measured against |
 //!
@@ -18,6 +19,7 @@
 
 pub mod blocking;
 pub mod histogram;
+pub mod http;
 pub mod memory;
 pub mod ntp;
 pub mod protocol;

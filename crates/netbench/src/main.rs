@@ -83,6 +83,17 @@ enum Mode {
         #[arg(short, long, default_value_t = 16)]
         size: usize,
     },
+    /// Fetch a file with netutil::http (the kit's HTTP client): MB/s of body, best and mean.
+    Http {
+        #[command(flatten)]
+        common: Common,
+        /// The path to GET.
+        #[arg(long, default_value = "/")]
+        path: String,
+        /// How many fetches (one after another) at most, within --duration.
+        #[arg(short = 'n', long, default_value_t = 3)]
+        fetches: u32,
+    },
     /// Run the minimal blocking echo server that `pingpong` measures the floor against.
     RawEcho {
         /// The loopback address to listen on.
@@ -154,6 +165,7 @@ fn run(mode: Mode) -> Result<(), Box<dyn Error>> {
         | Mode::Bulk { common, .. }
         | Mode::Pingpong { common, .. }
         | Mode::Ntp { common }
+        | Mode::Http { common, .. }
         | Mode::Connect { common, .. } => common,
         Mode::RawEcho { .. } => unreachable!("handled above"),
     };
@@ -257,6 +269,9 @@ fn measure(
                 .step(format!("ping-pong with {addr}"))
                 .hint("is an echo server listening there?")?
         }
+        Mode::Http {
+            ref path, fetches, ..
+        } => netbench::http::fetch(addr, path, fetches, duration),
         Mode::RawEcho { .. } => unreachable!("handled in run"),
     })
 }
