@@ -60,7 +60,26 @@ def size_label(size):
 
 class Results:
     def __init__(self, rows):
-        self.rows = rows
+        # Echo cells run in rounds (group echo-round1, echo-round2, ...): keep each cell's best
+        # round as group "echo", and how far apart the rounds were.
+        best = {}
+        self.spread = {}
+        for row in rows:
+            if not row.get("group", "").startswith("echo-round") or "report" not in row:
+                continue
+            rep = row["report"]
+            key = (row["server"], rep.get("connections"), rep.get("size"))
+            rate = rep.get("messages_per_s") or 0
+            if key not in best or rate > (best[key]["report"].get("messages_per_s") or 0):
+                best[key] = dict(row, group="echo")
+            low, high = self.spread.get(key, (rate, rate))
+            self.spread[key] = (min(low, rate), max(high, rate))
+        self.rows = rows + list(best.values())
+
+    def worst_spread(self, size):
+        ratios = [(high / low, key) for key, (low, high) in self.spread.items()
+                  if key[2] == size and low > 0]
+        return max(ratios) if ratios else None
 
     def find(self, group, server=None, **match):
         out = []
@@ -117,6 +136,12 @@ def echo_tables(r, out):
                 fmt_ratio(rates["server_05"], rates["python"]),
             ]
             out.append("| " + " | ".join(line) + " |")
+        spread = r.worst_spread(size)
+        if spread:
+            ratio, (server, conns, _) = spread
+            out.append(f"\nEach cell is the best of its rounds; the rounds of a cell differed "
+                       f"by up to {ratio:.2f}× ({LABEL.get(server, server)}, {conns} "
+                       f"connections), a measure of this run's noise.")
     out.append("\n#### Round trip under load, p50 / p99 in µs (same runs)\n")
     head = ["size", "connections"] + [LABEL[s] for s in SERVERS]
     out.append("| " + " | ".join(head) + " |")
@@ -195,9 +220,13 @@ def connection_tables(r, out):
                "closed by 8 clients in a loop; then 1,000 clients held open at once, every one "
                "served again at the end, with the server's resident memory from "
                "`/proc/PID/status`.\n")
+    out.append("The last column is the server's peak resident memory (VmHWM, reset before "
+               "each cell) during the 1,000-connection cells of the echo table above: 1,000 "
+               "clients echoing 64-byte or 16 KiB messages as fast as they can.\n")
     out.append("| server | connections/s | 1,000 held: served | errors | setup s | "
-               "RSS idle MiB | RSS with 1,000 MiB | peak (VmHWM) MiB |")
-    out.append("|---|---|---|---|---|---|---|---|")
+               "RSS idle MiB | RSS with 1,000 held MiB | peak while held MiB | "
+               "peak with 1,000 busy MiB |")
+    out.append("|---|---|---|---|---|---|---|---|---|")
     for s in SERVERS:
         rate = r.one("connect", s)
         hold = r.one("hold", s)
@@ -211,7 +240,19 @@ def connection_tables(r, out):
             f"{'–' if hold is None else hold['held']} | "
             f"{'–' if hold is None else hold['errors']} | "
             f"{'–' if hold is None else format(hold['setup_seconds'], '.1f')} | "
-            f"{mib('rss_before_kib')} | {mib('rss_peak_kib')}{rss_note} | {mib('hwm_kib')} |")
+            f"{mib('rss_before_kib')} | {mib('rss_peak_kib')}{rss_note} | {mib('hwm_kib')} | "
+            f"{busy_mib(r, s)} |")
+
+
+def busy_hwm(r, server):
+    """The largest peak (KiB) the server reached in any 1,000-connection echo cell."""
+    peaks = [x["report"]["hwm_kib"] for x in r.find("echo-memory", server)]
+    return max(peaks) if peaks else None
+
+
+def busy_mib(r, server):
+    hwm = busy_hwm(r, server)
+    return "–" if hwm is None else f"{hwm / 1024:.1f}"
 
 
 def ntp_table(r, out):
@@ -308,10 +349,18 @@ def targets_table(r, out):
                        "not measured |")
             continue
         peak = max(hold["rss_peak_kib"], hold["hwm_kib"]) / 1024
+        busy = busy_hwm(r, s)
+        busy_errors = sum((x["report"].get("errors") or 0)
+                          for x in r.find("echo", s, connections=1000))
         ok = hold["held"] == 1000 and hold["errors"] == 0 and peak < 64
-        out.append(f"| {LABEL[s]}: 1,000 clients, no error, RSS < 64 MiB | "
+        out.append(f"| {LABEL[s]}: 1,000 idle clients, no error, RSS < 64 MiB | "
                    f"{hold['held']} served, {hold['errors']} errors, {peak:.1f} MiB | "
                    f"{'✅ met' if ok else '❌ missed'} |")
+        if busy is not None:
+            ok = busy / 1024 < 64 and busy_errors == 0
+            out.append(f"| {LABEL[s]}: 1,000 busy clients (echo table), no error, "
+                       f"RSS < 64 MiB | {busy_errors} errors, peak {busy / 1024:.1f} MiB | "
+                       f"{'✅ met' if ok else '❌ missed'} |")
     ours = r.value("requests_per_s", "ntp", "ntp_server", connections=1)
     theirs = r.value("requests_per_s", "ntp", "chronyd", connections=1)
     ratio = ours / theirs if ours is not None and theirs else None
@@ -400,7 +449,9 @@ def main():
     out.append("\n## Echo servers at 1 to 1,000 connections\n")
     out.append("`netbench echo`: every connection sends a message and waits for its echo "
                "(server_05: a line, answered by `OK...` + the line). Message sizes count what "
-               "is sent; a ⚠ marks a run that had errors.\n")
+               "is sent; a ⚠ marks a run that had errors. All peers ran at once and each cell "
+               "measured them one after another, in rounds, so load from elsewhere on the "
+               "machine falls on every peer of a cell alike.\n")
     out.append("![echo throughput](performance.svg)\n")
     echo_tables(r, out)
     crosscheck_table(r, out)
