@@ -1,0 +1,109 @@
+//! # basics_04: the time from an NTP server, with a library call
+//!
+//! Computers keep time with a quartz clock that drifts by seconds a week, so they ask a time
+//! server over the network. This lesson asks one with a single library call and prints the
+//! answer in your local time zone, with what the protocol knows about it.
+//!
+//! Mirrors `basic-04.py` of the Python course, which calls
+//! `ntplib.NTPClient().request("pool.ntp.org")` and prints `time.ctime(response.tx_time)`. Our
+//! library call is [`netutil::ntp::query`]. Unlike `ntplib`, which believes any datagram that
+//! arrives, it takes a packet as the answer only if it comes from the server, is in server mode
+//! and echoes our request's timestamp, and it refuses a server that says its clock is not
+//! synchronized or that sends a Kiss-o'-Death. `basics_05` does the same exchange by hand.
+//!
+//! Besides the time we print the offset (how far the server's clock is from ours), the delay
+//! (the network round trip) and the stratum (how many hops the server is from a reference clock).
+//!
+//! ## How to run
+//!
+//! With internet, one terminal is enough:
+//!
+//! ```text
+//! cargo run --example basics_04
+//! ```
+//!
+//! Offline, in one terminal start the kit's SNTP server:
+//!
+//! ```text
+//! cargo run --example ntp_server
+//! ```
+//!
+//! and in another terminal ask it:
+//!
+//! ```text
+//! cargo run --example basics_04 -- 127.0.0.1 --port 12300
+//! ```
+//!
+//! ## What you should see
+//!
+//! ```text
+//! time: Thu Nov 26 07:13:14 2026
+//! server: 127.0.0.1:12300 (reference 127.127.1.1)
+//! offset: +0.000008 s
+//! delay: 0.000154 s
+//! stratum: 10
+//! ```
+//!
+//! With no server there, one sentence and exit code 1:
+//!
+//! ```text
+//! error: could not get the time from 127.0.0.1 port 12300: nothing answers on 127.0.0.1:12300: its machine says the port is closed
+//! hint: offline? start a server with `cargo run --example ntp_server`, then run `cargo run --example basics_04 -- 127.0.0.1 --port 12300`
+//! ```
+
+use std::error::Error;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use chrono::{DateTime, Local};
+use clap::Parser;
+use netutil::cli::{Hint, StepExt};
+use netutil::ntp::{self, QueryOptions};
+
+/// Ask an NTP server for the time with one library call, as Python's ntplib does.
+#[derive(Parser)]
+struct Args {
+    /// The NTP server: a name or an IP address.
+    #[arg(default_value = "pool.ntp.org")]
+    server: String,
+    /// The server's UDP port (the kit's ntp_server listens on 12300).
+    #[arg(long, default_value_t = ntp::PORT)]
+    port: u16,
+    /// Seconds to wait for each of the two tries.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=600))]
+    timeout: u64,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    netutil::cli::finish(run(&args))
+}
+
+fn run(args: &Args) -> Result<(), Box<dyn Error>> {
+    let options = QueryOptions {
+        timeout: Duration::from_secs(args.timeout),
+        ..QueryOptions::default()
+    };
+    let reply = ntp::query(&args.server, args.port, &options)
+        .step(format!(
+            "get the time from {} port {}",
+            args.server, args.port
+        ))
+        .hint(
+            "offline? start a server with `cargo run --example ntp_server`, \
+             then run `cargo run --example basics_04 -- 127.0.0.1 --port 12300`",
+        )?;
+
+    // The transmit time is when the reply left the server: the time it tells us.
+    let local: DateTime<Local> = reply.transmit_time.into();
+    // The layout of Python's time.ctime().
+    println!("time: {}", local.format("%a %b %e %H:%M:%S %Y"));
+    println!(
+        "server: {} (reference {})",
+        reply.server, reply.reference_id
+    );
+    println!("offset: {:+.6} s", reply.offset);
+    println!("delay: {:.6} s", reply.delay);
+    println!("stratum: {}", reply.stratum);
+    Ok(())
+}
