@@ -15,6 +15,7 @@ use tokio::time::timeout;
 
 use crate::histogram::Histogram;
 use crate::report::Report;
+use crate::tcp::{Progress, progress_printer};
 
 /// The length of an NTP header without extensions.
 pub const PACKET_LEN: usize = 48;
@@ -90,29 +91,15 @@ pub async fn run(load: NtpLoad) -> Report {
         .duration_since(UNIX_EPOCH)
         .map_or(1, |d| d.as_nanos() as u64);
     let next_token = Arc::new(AtomicU64::new(seed));
-    let answered = Arc::new(AtomicU64::new(0));
+    let progress = Arc::new(Progress::default());
     let start = Instant::now();
     let deadline = start + load.duration;
-    if load.progress {
-        let (answered, total) = (answered.clone(), load.duration.as_secs());
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(1));
-            tick.tick().await;
-            loop {
-                tick.tick().await;
-                eprintln!(
-                    "netbench ntp: {} s of {total} s, {} answered",
-                    start.elapsed().as_secs(),
-                    answered.load(Ordering::Relaxed)
-                );
-            }
-        });
-    }
+    progress_printer("ntp", load.progress, load.duration, progress.clone());
     let mut tasks = Vec::new();
     for _ in 0..load.clients {
-        let (load, next_token, answered) = (load.clone(), next_token.clone(), answered.clone());
+        let (load, next_token, progress) = (load.clone(), next_token.clone(), progress.clone());
         tasks.push(tokio::spawn(async move {
-            client(&load, deadline, &next_token, &answered).await
+            client(&load, deadline, &next_token, &progress).await
         }));
     }
     let (mut latency, mut errors, mut first_error) = (Histogram::default(), 0u64, None);
@@ -148,7 +135,7 @@ async fn client(
     load: &NtpLoad,
     deadline: Instant,
     next_token: &AtomicU64,
-    answered: &AtomicU64,
+    progress: &Progress,
 ) -> (Histogram, u64, Option<String>) {
     let mut latency = Histogram::default();
     let mut errors = 0;
@@ -191,10 +178,11 @@ async fn client(
         match outcome {
             Ok(()) => {
                 latency.record(sent.elapsed());
-                answered.fetch_add(1, Ordering::Relaxed);
+                progress.operations.fetch_add(1, Ordering::Relaxed);
             }
             Err(error) => {
                 errors += 1;
+                progress.errors.fetch_add(1, Ordering::Relaxed);
                 first_error.get_or_insert(error);
                 // A refused port answers at once; do not spin on it.
                 tokio::time::sleep(Duration::from_millis(10)).await;

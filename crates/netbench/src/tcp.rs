@@ -93,16 +93,22 @@ impl Tally {
 
 /// Shared counters a progress line reads.
 #[derive(Default)]
-struct Progress {
-    operations: AtomicU64,
-    errors: AtomicU64,
+pub(crate) struct Progress {
+    pub(crate) operations: AtomicU64,
+    pub(crate) errors: AtomicU64,
 }
 
-fn progress_printer(mode: &'static str, load: &Load, progress: Arc<Progress>) {
-    if !load.progress {
+/// When `enabled`, prints one line a second on stderr: how far the run is and what it did.
+pub(crate) fn progress_printer(
+    mode: &'static str,
+    enabled: bool,
+    duration: Duration,
+    progress: Arc<Progress>,
+) {
+    if !enabled {
         return;
     }
-    let total = load.duration.as_secs();
+    let total = duration.as_secs();
     tokio::spawn(async move {
         let start = Instant::now();
         let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -204,7 +210,7 @@ pub async fn echo(load: Load) -> Report {
     }
     barrier.wait().await;
     let start = Instant::now();
-    progress_printer("echo", &load, progress);
+    progress_printer("echo", load.progress, load.duration, progress);
     let tally = gather(tasks).await;
     let elapsed = start.elapsed().as_secs_f64();
     let mut report = header("echo", &load);
@@ -282,7 +288,7 @@ pub async fn bulk(load: Load) -> Report {
     }
     barrier.wait().await;
     let start = Instant::now();
-    progress_printer("bulk", &load, progress.clone());
+    progress_printer("bulk", load.progress, load.duration, progress.clone());
     let tally = gather(tasks).await;
     let elapsed = start.elapsed().as_secs_f64();
     let mut report = header("bulk", &load);
@@ -398,7 +404,7 @@ pub async fn connect_rate(load: Load) -> Report {
     let progress = Arc::new(Progress::default());
     let start = Instant::now();
     let deadline = start + load.duration;
-    progress_printer("connect", &load, progress.clone());
+    progress_printer("connect", load.progress, load.duration, progress.clone());
     let mut tasks = Vec::new();
     for _ in 0..load.connections {
         let (load, gate, progress) = (load.clone(), gate.clone(), progress.clone());
