@@ -46,7 +46,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use netutil::cli::StepExt;
-use netutil::server::{self, BindOptions, Server};
+use netutil::server::{self, BindOptions, Event, Server};
 
 /// Echo every byte each client sends back to it, until the client closes.
 #[derive(Parser)]
@@ -80,7 +80,10 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
         .max_connections(args.max_clients as usize)
         .idle_timeout(Some(idle_timeout))
         // Busy clients, idle clients dropped, accept failures: one line each.
-        .on_event(|event| println!("{event}"));
+        .on_event(|event| match event {
+            Event::AcceptFailed { .. } => eprintln!("{event}"),
+            _ => println!("{event}"),
+        });
 
     // The first Ctrl-C stops accepting and lets live clients finish; a second quits at once.
     let shutdown = server.shutdown_handle();
@@ -98,7 +101,7 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
     );
     let summary = server.serve(|stream, peer| {
         println!("{peer} connected");
-        let echoed = echo(&stream)?;
+        let echoed = echo(stream)?;
         println!("{peer} left: echoed {echoed} bytes");
         Ok(())
     });

@@ -34,6 +34,9 @@
 //! ## What you should see
 //!
 //! ```text
+//! Socket created
+//! SO_REUSEADDR set
+//! Socket bind complete: bound to 127.0.0.1:8888
 //! listening on 127.0.0.1:8888 (backlog 10)
 //! Connected with 127.0.0.1:52814
 //! received 6 bytes from 127.0.0.1:52814: "hello\n"

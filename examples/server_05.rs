@@ -84,7 +84,9 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use netutil::cli::StepExt;
-use netutil::server::{self, AcceptBackoff, BindOptions, ShutdownHandle, hang_up, is_timeout};
+use netutil::server::{
+    self, AcceptBackoff, BindOptions, ShutdownHandle, explain_timeout, hang_up, is_timeout,
+};
 
 const WELCOME: &[u8] = b"Welcome to the server. Type something and hit enter\n";
 const BUSY: &[u8] = b"Server busy: too many clients, try again later\n";
@@ -199,7 +201,11 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
                 let _seat = seat;
                 match talk(&stream, limits) {
                     Ok(farewell) => println!("{peer} {farewell}"),
-                    Err(error) => println!("{peer} dropped: {error}"),
+                    // A timeout here is a write: the client stopped reading our replies.
+                    Err(error) => println!(
+                        "{peer} dropped: {}",
+                        explain_timeout(error, limits.idle_timeout)
+                    ),
                 }
             });
         // The system can refuse a new thread (memory, ulimit -u): the closure and the

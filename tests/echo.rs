@@ -164,53 +164,44 @@ fn echo_server_stops_on_ctrl_c_with_a_summary() {
     );
 }
 
-/// A one-shot server on 127.0.0.1 that reads until the client half-closes, then answers
-/// with `reply(received)`.
-fn fake_echo(reply: fn(Vec<u8>) -> Vec<u8>) -> (SocketAddr, thread::JoinHandle<()>) {
+/// Runs echo_client against a one-shot server on 127.0.0.1 that reads until the client
+/// half-closes, then answers `reply(received)`; returns the error line echo_client printed.
+fn echo_client_error_against(reply: fn(Vec<u8>) -> Vec<u8>) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
     let server = thread::spawn(move || {
         let (mut stream, _) = listener.accept().unwrap();
         let mut received = Vec::new();
         stream.read_to_end(&mut received).unwrap();
         stream.write_all(&reply(received)).unwrap();
     });
-    (addr, server)
+    let run = run_lesson("echo_client", &["--port", &port]);
+    server.join().unwrap();
+    run.assert_clean_failure();
+    run.stderr.lines().next().unwrap_or_default().to_owned()
 }
 
 #[test]
 fn echo_client_names_the_first_byte_that_differs() {
-    let (addr, server) = fake_echo(|bytes| bytes.to_ascii_uppercase());
-    let run = run_lesson("echo_client", &["--port", &addr.port().to_string()]);
-    server.join().unwrap();
-    run.assert_clean_failure();
     assert_eq!(
-        run.stderr.lines().next(),
-        Some("error: the echo differs from the message at byte 1: sent 0x65, received 0x45")
+        echo_client_error_against(|bytes| bytes.to_ascii_uppercase()),
+        "error: the echo differs from the message at byte 1: sent 0x65, received 0x45"
     );
 }
 
 #[test]
 fn echo_client_notices_an_echo_that_stops_short() {
-    let (addr, server) = fake_echo(|bytes| bytes[..20].to_vec());
-    let run = run_lesson("echo_client", &["--port", &addr.port().to_string()]);
-    server.join().unwrap();
-    run.assert_clean_failure();
     assert_eq!(
-        run.stderr.lines().next(),
-        Some("error: the server closed the connection after echoing 20 of 33 bytes")
+        echo_client_error_against(|bytes| bytes[..20].to_vec()),
+        "error: the server closed the connection after echoing 20 of 33 bytes"
     );
 }
 
 #[test]
 fn echo_client_notices_an_echo_that_sends_too_much() {
-    let (addr, server) = fake_echo(|bytes| [bytes.as_slice(), b"!"].concat());
-    let run = run_lesson("echo_client", &["--port", &addr.port().to_string()]);
-    server.join().unwrap();
-    run.assert_clean_failure();
     assert_eq!(
-        run.stderr.lines().next(),
-        Some("error: the server sent more bytes than it received")
+        echo_client_error_against(|bytes| [bytes.as_slice(), b"!"].concat()),
+        "error: the server sent more bytes than it received"
     );
 }
 
@@ -249,4 +240,19 @@ fn echo_server_turns_away_clients_over_its_cap() {
     let mut reply = Vec::new();
     turned_away.read_to_end(&mut reply).unwrap();
     assert_eq!(reply, b"Server busy: too many clients, try again later\n");
+}
+
+#[test]
+fn echo_server_drops_an_idle_client() {
+    let server = RunningServer::start("echo_server", &["--port", "0", "--idle-timeout", "1"]);
+    let mut idle = TcpStream::connect(server.addr).unwrap();
+    idle.set_read_timeout(Some(PATIENCE)).unwrap();
+    let peer = idle.local_addr().unwrap();
+    let mut rest = Vec::new();
+    idle.read_to_end(&mut rest).unwrap();
+    assert_eq!(rest, b"", "the server closes the connection");
+    assert_eq!(
+        server.wait_for_line("idle", PATIENCE).unwrap(),
+        format!("{peer} dropped: idle for too long")
+    );
 }

@@ -11,6 +11,9 @@
 //!   `accept` fails for lack of resources (too many open files must not spin the CPU), and a
 //!   graceful shutdown that stops accepting and lets live clients finish, up to a grace period.
 //! - [`ShutdownHandle`] stops it from another thread: a Ctrl-C handler or a test.
+//! - Small pieces the lessons share: [`AcceptBackoff`] (the pause after a failed `accept`),
+//!   [`hang_up`] (a last line that survives the close), [`is_timeout`] and
+//!   [`explain_timeout`] (timeouts that read as timeouts).
 //!
 //! ```
 //! use std::io::{BufRead, BufReader, Write};
@@ -28,8 +31,9 @@
 //! let serving = std::thread::spawn(move || {
 //!     server.serve(|stream, _peer| {
 //!         let mut line = String::new();
-//!         BufReader::new(&stream).read_line(&mut line)?;
-//!         (&stream).write_all(format!("{}\n", line.len()).as_bytes())
+//!         BufReader::new(stream).read_line(&mut line)?;
+//!         let mut writer = stream;
+//!         writer.write_all(format!("{}\n", line.len()).as_bytes())
 //!     })
 //! });
 //!
@@ -317,12 +321,14 @@ impl Server {
     /// a shutdown is requested; then stops accepting, waits for live connections up to the
     /// grace period, closes the ones left, and returns what it did.
     ///
-    /// The stream reaches the handler with the idle timeout set for reads and writes. An
-    /// error the handler returns is reported as [`Event::ConnectionFailed`]; it never stops
-    /// the server.
+    /// The stream reaches the handler with the idle timeout set for reads and writes; read
+    /// and write through it directly (`&TcpStream` implements `Read` and `Write`). The server
+    /// keeps the stream so that it can close it when a shutdown's grace period ends; the
+    /// connection closes when the handler returns. An error the handler returns is reported
+    /// as [`Event::ConnectionFailed`]; it never stops the server.
     pub fn serve<H>(self, handler: H) -> Summary
     where
-        H: Fn(TcpStream, SocketAddr) -> io::Result<()> + Send + Sync + 'static,
+        H: Fn(&TcpStream, SocketAddr) -> io::Result<()> + Send + Sync + 'static,
     {
         let handler = Arc::new(handler);
         let live = Arc::new(Connections::default());
@@ -348,32 +354,25 @@ impl Server {
                     continue;
                 }
             };
-            let slot = match Connections::enter(&live, &stream, self.max_connections) {
-                Ok(Some(slot)) => slot,
-                Ok(None) => {
+            let slot = match Connections::enter(&live, stream, self.max_connections) {
+                Ok(slot) => slot,
+                Err(stream) => {
                     summary.rejected += 1;
                     (self.events)(&Event::Rejected { peer });
                     hang_up(&stream, &self.busy_message, Duration::ZERO);
                     continue;
                 }
-                Err(error) => {
-                    (self.events)(&Event::ConnectionFailed {
-                        peer,
-                        error: &error,
-                    });
-                    continue;
-                }
             };
             summary.accepted += 1;
-            let setup = stream
+            let setup = slot
+                .stream
                 .set_read_timeout(self.idle_timeout)
-                .and_then(|()| stream.set_write_timeout(self.idle_timeout));
+                .and_then(|()| slot.stream.set_write_timeout(self.idle_timeout));
             let (handler, events) = (handler.clone(), self.events.clone());
             let spawned = thread::Builder::new()
                 .name(format!("client {peer}"))
                 .spawn(move || {
-                    let _slot = slot;
-                    if let Err(error) = setup.and_then(|()| handler(stream, peer)) {
+                    if let Err(error) = setup.and_then(|()| handler(&slot.stream, peer)) {
                         events(&Event::ConnectionFailed {
                             peer,
                             error: &error,
@@ -407,8 +406,9 @@ impl Server {
     }
 }
 
-/// The live connections of a [`Server`]: a clone of each stream, so a shutdown can close
-/// them, and a condition variable that tells when one leaves.
+/// The live connections of a [`Server`]: each stream (shared with its thread, so a shutdown
+/// can close it without another file descriptor), and a condition variable that tells when
+/// one leaves.
 #[derive(Default)]
 struct Connections {
     streams: Mutex<Registry>,
@@ -418,13 +418,14 @@ struct Connections {
 #[derive(Default)]
 struct Registry {
     next_id: u64,
-    open: HashMap<u64, TcpStream>,
+    open: HashMap<u64, Arc<TcpStream>>,
 }
 
 /// A place among the live connections, given back when the connection's thread ends.
 struct Slot {
     live: Arc<Connections>,
     id: u64,
+    stream: Arc<TcpStream>,
 }
 
 impl Connections {
@@ -434,19 +435,21 @@ impl Connections {
         self.streams.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A slot for `stream`, or `None` when `max` connections are live already.
-    fn enter(live: &Arc<Self>, stream: &TcpStream, max: usize) -> io::Result<Option<Slot>> {
+    /// A slot for `stream`, or the stream back when `max` connections are live already.
+    fn enter(live: &Arc<Self>, stream: TcpStream, max: usize) -> Result<Slot, TcpStream> {
         let mut registry = live.lock();
         if registry.open.len() >= max {
-            return Ok(None);
+            return Err(stream);
         }
         let id = registry.next_id;
         registry.next_id += 1;
-        registry.open.insert(id, stream.try_clone()?);
-        Ok(Some(Slot {
+        let stream = Arc::new(stream);
+        registry.open.insert(id, stream.clone());
+        Ok(Slot {
             live: live.clone(),
             id,
-        }))
+            stream,
+        })
     }
 
     fn count(&self) -> usize {
@@ -491,10 +494,11 @@ mod tests {
         let handle = server.shutdown_handle();
         let running = thread::spawn(move || {
             server.serve(|stream, _| {
-                let mut reader = BufReader::new(&stream);
+                let mut reader = BufReader::new(stream);
                 let mut line = Vec::new();
                 while reader.read_until(b'\n', &mut line)? > 0 {
-                    (&stream).write_all(&line)?;
+                    let mut writer = stream;
+                    writer.write_all(&line)?;
                     line.clear();
                 }
                 Ok(())
