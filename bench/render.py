@@ -161,9 +161,9 @@ def crosscheck_table(r, out):
     if not rows:
         return
     out.append("\n### Cross-check with an independent load generator\n")
-    out.append("`tcp-echo-benchmark` (tokio, its own threads and buffers) against the same "
-               "servers, 64-byte messages. Its absolute figures differ from netbench's (it uses "
-               "every core, netbench one), so compare the *ranking* and the ratios.\n")
+    out.append("`tcp-echo-benchmark` (tokio's multi-threaded runtime, whose two worker "
+               "threads here share the client core) against the same servers, 64-byte "
+               "messages, one round. Compare the ratios to socat in the last two columns.\n")
     out.append("| server | connections | tcp-echo-benchmark msg/s | netbench msg/s | "
                "÷ socat (tcp-echo-benchmark) | ÷ socat (netbench) |")
     out.append("|---|---|---|---|---|---|")

@@ -19,7 +19,10 @@ fn netbench(args: &[&str]) -> Command {
 /// The number after `"name":` in netbench's one-line JSON report.
 fn json_number(json: &str, name: &str) -> f64 {
     let key = format!("\"{name}\":");
-    let start = json.find(&key).unwrap_or_else(|| panic!("no {name} in {json}")) + key.len();
+    let start = json
+        .find(&key)
+        .unwrap_or_else(|| panic!("no {name} in {json}"))
+        + key.len();
     let end = json[start..]
         .find([',', '}'])
         .map_or(json.len(), |i| start + i);
