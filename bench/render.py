@@ -397,7 +397,7 @@ def targets_table(r, out):
 
 def svg_chart(r, path):
     """Two panels of grouped bars: messages/s at 64 B, MB/s at 16 KiB, per connection count."""
-    width, height = 980, 380
+    width, height = 1040, 380
     panel_w, top, bottom, left = 440, 50, 300, 60
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
              f'font-family="sans-serif" font-size="12">',
