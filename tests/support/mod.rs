@@ -307,3 +307,26 @@ pub fn require_program(program: &str) {
         "{program} is not installed: `.ci/run` shows how to install it"
     );
 }
+
+/// The path of binary `name` of workspace package `package` (a tool such as `netbench`),
+/// building that package's binaries once per test binary, as [`lesson_path`] does for lessons.
+pub fn workspace_binary(package: &str, name: &str) -> PathBuf {
+    static BUILT: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let mut built = BUILT.lock().expect("the build list");
+    if !built.iter().any(|p| p == package) {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "--quiet", "--bins", "-p", package])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("cargo can be run from the tests");
+        assert!(status.success(), "building {package} failed");
+        built.push(package.to_owned());
+    }
+    let profile_dir = examples_dir()
+        .parent()
+        .expect("examples/ sits in target/<profile>")
+        .to_path_buf();
+    let path = profile_dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(path.exists(), "no program at {}", path.display());
+    path
+}
