@@ -114,8 +114,11 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
 
 /// Sends back everything `stream` receives until the client closes; returns the byte count.
 fn echo(stream: &TcpStream) -> io::Result<u64> {
-    // 64 KiB per read: small messages come back at once, bulk data in few system calls.
-    let mut buffer = vec![0u8; 64 * 1024];
+    // The buffer starts at 16 KiB and doubles, up to 64 KiB, each time a read fills it: a
+    // thousand clients sending short messages then cost 16 KiB each, while a bulk stream soon
+    // moves 64 KiB per system call.
+    const LARGEST_BUFFER: usize = 64 * 1024;
+    let mut buffer = vec![0u8; 16 * 1024];
     let (mut reader, mut writer) = (stream, stream);
     let mut echoed = 0u64;
     loop {
@@ -131,5 +134,8 @@ fn echo(stream: &TcpStream) -> io::Result<u64> {
         };
         writer.write_all(&buffer[..received])?;
         echoed += received as u64;
+        if received == buffer.len() && buffer.len() < LARGEST_BUFFER {
+            buffer.resize(buffer.len() * 2, 0);
+        }
     }
 }

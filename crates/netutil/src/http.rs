@@ -398,6 +398,8 @@ pub fn request(
         stream: &stream,
         io_timeout: options.io_timeout,
         deadline,
+        read_timeout: None,
+        write_timeout: None,
     };
     stream
         .write_all(text.as_bytes())
@@ -540,6 +542,10 @@ struct Bounded<'a> {
     stream: &'a TcpStream,
     io_timeout: Duration,
     deadline: Instant,
+    /// The timeouts the socket has now: setting one is a system call, so it is made only when
+    /// the value changes (while the deadline is far, the I/O timeout stays the same).
+    read_timeout: Option<Duration>,
+    write_timeout: Option<Duration>,
 }
 
 impl Bounded<'_> {
@@ -557,14 +563,22 @@ impl Bounded<'_> {
 
 impl Read for Bounded<'_> {
     fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
-        self.stream.set_read_timeout(Some(self.timeout()?))?;
+        let timeout = Some(self.timeout()?);
+        if self.read_timeout != timeout {
+            self.stream.set_read_timeout(timeout)?;
+            self.read_timeout = timeout;
+        }
         (&mut &*self.stream).read(buffer)
     }
 }
 
 impl Write for Bounded<'_> {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        self.stream.set_write_timeout(Some(self.timeout()?))?;
+        let timeout = Some(self.timeout()?);
+        if self.write_timeout != timeout {
+            self.stream.set_write_timeout(timeout)?;
+            self.write_timeout = timeout;
+        }
         (&mut &*self.stream).write(bytes)
     }
 
