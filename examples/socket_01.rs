@@ -9,9 +9,16 @@
 //! `socket.socket(socket.AF_INET, socket.SOCK_STREAM)` and prints "Socket created", or the
 //! error code and message. Rust's standard library has no "socket, not connected yet":
 //! `TcpStream::connect` and `TcpListener::bind` create the socket inside and hand it back
-//! already connected or bound (lesson socket_03 relies on that). To hold a socket on its own
-//! we use the `socket2` crate, whose `Socket::new` is the `socket(2)` system call with its
-//! three arguments spelled out. On failure the OS error prints with its code, as in Python,
+//! already connected or bound (lesson socket_03 relies on that):
+//!
+//! ```text
+//! // The std way: socket(2) and connect(2) in one call; domain, type and protocol are implied
+//! // by the address (IPv4 or IPv6) and by the type (TcpStream: a TCP byte stream).
+//! let stream = std::net::TcpStream::connect(("127.0.0.1", 8000))?;
+//! ```
+//!
+//! To hold a socket on its own we use the `socket2` crate, whose `Socket::new` is the
+//! `socket(2)` system call with its three arguments spelled out. On failure the OS error prints with its code, as in Python,
 //! and the program exits with code 1 instead of carrying on.
 //!
 //! ## How to run
