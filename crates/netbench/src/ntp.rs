@@ -1,15 +1,16 @@
 //! The `ntp` mode: SNTP requests per second and their round trip against an NTP server.
 //!
-//! netbench builds its own 48-byte client request (RFC 4330 §5) instead of using a full NTP
-//! client: a benchmark needs only the header's first byte and a unique transmit timestamp
-//! that the server must echo back as the origin timestamp, which is how a reply is matched to
-//! its request.
+//! A benchmark needs less than `netutil::ntp::query`: no clock arithmetic, just a request
+//! with a unique transmit timestamp that the server must echo back as the origin timestamp,
+//! which is how a reply is matched to its request. The packets themselves are
+//! `netutil::ntp::Header`s, so netbench and the lessons share one codec.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use netutil::ntp::{HEADER_LEN, Header, Mode, Timestamp};
 use tokio::net::UdpSocket;
 use tokio::time::timeout;
 
@@ -17,24 +18,15 @@ use crate::histogram::Histogram;
 use crate::report::Report;
 use crate::tcp::{Progress, progress_printer};
 
-/// The length of an NTP header without extensions.
-pub const PACKET_LEN: usize = 48;
-const ORIGIN: usize = 24;
-const TRANSMIT: usize = 40;
-
-/// A client request: leap indicator 0, version 4, mode 3 (client), with `token` as the
-/// transmit timestamp.
+/// A version-4 client request with `token` as its transmit timestamp.
 ///
 /// ```
 /// let request = netbench::ntp::request(7);
 /// assert_eq!(request[0], 0x23);
 /// assert_eq!(&request[40..], &7u64.to_be_bytes());
 /// ```
-pub fn request(token: u64) -> [u8; PACKET_LEN] {
-    let mut packet = [0; PACKET_LEN];
-    packet[0] = (4 << 3) | 3;
-    packet[TRANSMIT..].copy_from_slice(&token.to_be_bytes());
-    packet
+pub fn request(token: u64) -> [u8; HEADER_LEN] {
+    Header::client_request(4, Timestamp::from_bits(token)).to_bytes()
 }
 
 /// Why a datagram is not the answer to request `token`.
@@ -43,7 +35,7 @@ pub enum Rejected {
     /// Shorter than an NTP header.
     Short(usize),
     /// Not mode 4 (server).
-    NotServer(u8),
+    NotServer(Mode),
     /// Stratum 0: a kiss-o'-death (the server asks us to slow down or go away).
     KissOfDeath,
     /// The origin timestamp is not our transmit timestamp: a stale or forged reply.
@@ -52,17 +44,14 @@ pub enum Rejected {
 
 /// Checks that `reply` answers request `token`.
 pub fn check_reply(reply: &[u8], token: u64) -> Result<(), Rejected> {
-    if reply.len() < PACKET_LEN {
-        return Err(Rejected::Short(reply.len()));
+    let header = Header::parse(reply).map_err(|_| Rejected::Short(reply.len()))?;
+    if header.mode != Mode::Server {
+        return Err(Rejected::NotServer(header.mode));
     }
-    let mode = reply[0] & 0x07;
-    if mode != 4 {
-        return Err(Rejected::NotServer(mode));
-    }
-    if reply[1] == 0 {
+    if header.stratum == 0 {
         return Err(Rejected::KissOfDeath);
     }
-    if reply[ORIGIN..ORIGIN + 8] != token.to_be_bytes() {
+    if header.origin_time != Timestamp::from_bits(token) {
         return Err(Rejected::Unmatched);
     }
     Ok(())
@@ -196,12 +185,12 @@ async fn client(
 mod tests {
     use super::*;
 
-    fn reply_to(token: u64) -> [u8; PACKET_LEN] {
-        let mut reply = [0; PACKET_LEN];
-        reply[0] = (4 << 3) | 4;
-        reply[1] = 2;
-        reply[ORIGIN..ORIGIN + 8].copy_from_slice(&token.to_be_bytes());
-        reply
+    fn reply_to(token: u64) -> [u8; HEADER_LEN] {
+        let mut reply = Header::client_request(4, Timestamp::ZERO);
+        reply.mode = Mode::Server;
+        reply.stratum = 2;
+        reply.origin_time = Timestamp::from_bits(token);
+        reply.to_bytes()
     }
 
     #[test]
@@ -216,6 +205,9 @@ mod tests {
         let mut kod = reply_to(1);
         kod[1] = 0;
         assert_eq!(check_reply(&kod, 1), Err(Rejected::KissOfDeath));
-        assert_eq!(check_reply(&request(1), 1), Err(Rejected::NotServer(3)));
+        assert_eq!(
+            check_reply(&request(1), 1),
+            Err(Rejected::NotServer(Mode::Client))
+        );
     }
 }
