@@ -300,8 +300,12 @@ def http_table(r, out):
     out.append("| client | MB/s | ÷ curl |")
     out.append("|---|---|---|")
     out.append(f"| curl | {fmt_rate(curl)} | 1.00× |")
-    out.append(f"| netutil::http (`netbench http`) | {fmt_rate(ours)} | "
+    out.append(f"| netutil::http, streamed (`netbench http`) | {fmt_rate(ours)} | "
                f"{fmt_ratio(ours, curl)} |")
+    collected = best(r, "http", "netutil::http collected", "best_mb_per_s")
+    if collected is not None:
+        out.append(f"| netutil::http, collected in memory (`netbench http --collect`) | "
+                   f"{fmt_rate(collected)} | {fmt_ratio(collected, curl)} |")
 
 
 def verdict(value, target, higher=True):

@@ -654,3 +654,146 @@ fn socket_05_reports_a_malformed_response() {
         "{run:#?}"
     );
 }
+
+// --- Streaming: get_to writes the body to a writer as it arrives -------------------------
+
+fn get_to(address: SocketAddr, options: &Options) -> Result<(http::Response, Vec<u8>), Error> {
+    let mut body = Vec::new();
+    let response = http::get_to("127.0.0.1", address.port(), "/", options, &mut body)?;
+    Ok((response, body))
+}
+
+/// A close-delimited body of `length` bytes, sent in pieces so the client reads it many times.
+fn large_close_delimited(length: usize) -> SocketAddr {
+    serve(move |stream, _| {
+        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\n\r\n");
+        let body: Vec<u8> = (0..length).map(|i| (i % 251) as u8).collect();
+        for piece in body.chunks(10_000) {
+            if stream.write_all(piece).is_err() {
+                return;
+            }
+        }
+    })
+}
+
+#[test]
+fn streamed_body_equals_collected_body_for_every_framing() {
+    let servers = [
+        (
+            "content-length",
+            keep_alive(b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nhello world"),
+        ),
+        (
+            "chunked, one byte per write",
+            serve(|stream, _| {
+                write_byte_by_byte(stream, CHUNKED);
+                hold_open(stream);
+            }),
+        ),
+        (
+            "close-delimited",
+            then_close(b"HTTP/1.0 200 OK\r\n\r\nfirst part, second part"),
+        ),
+        ("close-delimited, 1 MB", large_close_delimited(1_000_000)),
+    ];
+    for (name, address) in servers {
+        let collected = get(address, "/").unwrap();
+        let (streamed, body) = get_to(address, &options()).unwrap();
+        assert!(!body.is_empty(), "{name}");
+        assert_eq!(body, collected.body, "{name}");
+        assert!(streamed.body.is_empty(), "{name}");
+        let everything_but_the_body = http::Response {
+            body: Vec::new(),
+            ..collected
+        };
+        assert_eq!(streamed, everything_but_the_body, "{name}");
+    }
+}
+
+#[test]
+fn streaming_keeps_the_body_limit_on_the_total() {
+    let mut options = options();
+    options.limits.max_body = 300_000;
+    // Each read is drained into the writer, so only the running total can catch this one.
+    let address = large_close_delimited(1_000_000);
+    let mut written = Vec::new();
+    let error = http::get_to("127.0.0.1", address.port(), "/", &options, &mut written).unwrap_err();
+    assert!(
+        matches!(error, Error::BodyTooLarge { limit: 300_000 }),
+        "{error:?}"
+    );
+    assert!(written.len() <= 300_000, "{} bytes written", written.len());
+    let address = keep_alive(b"HTTP/1.1 200 OK\r\nContent-Length: 300001\r\n\r\n");
+    let error = get_to(address, &options).unwrap_err();
+    assert!(matches!(error, Error::BodyTooLarge { .. }), "{error:?}");
+}
+
+/// A writer that refuses everything, like a full disk.
+struct FullDisk;
+
+impl Write for FullDisk {
+    fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+        Err(std::io::Error::other("no space left on the test's disk"))
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_failing_writer_is_a_sink_error() {
+    for address in [
+        keep_alive(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"),
+        large_close_delimited(200_000),
+    ] {
+        let error =
+            http::get_to("127.0.0.1", address.port(), "/", &options(), &mut FullDisk).unwrap_err();
+        assert!(matches!(error, Error::Sink(_)), "{error:?}");
+        assert_eq!(
+            error.to_string(),
+            "could not write the body: no space left on the test's disk"
+        );
+        assert!(error.hint().is_some());
+    }
+}
+
+#[test]
+fn streaming_head_204_and_304_write_nothing() {
+    let address = keep_alive(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n");
+    let mut written = Vec::new();
+    let response = http::request_to(
+        http::Method::Head,
+        "127.0.0.1",
+        address.port(),
+        "/",
+        &options(),
+        &mut written,
+    )
+    .unwrap();
+    assert_eq!(
+        (response.status, response.framing, written.len()),
+        (200, Framing::NoBody, 0)
+    );
+    for head in [
+        &b"HTTP/1.1 204 No Content\r\n\r\n"[..],
+        b"HTTP/1.1 304 Not Modified\r\nContent-Length: 500\r\n\r\n",
+    ] {
+        let (response, written) = get_to(keep_alive(head), &options()).unwrap();
+        assert_eq!((response.framing, written.len()), (Framing::NoBody, 0));
+    }
+}
+
+#[test]
+fn a_streamed_body_cut_short_is_still_an_error() {
+    // The 9 bytes already went to the writer; the count of what arrived must still say 9.
+    let address = then_close(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly this");
+    let expected = Cut::InBody {
+        received: 9,
+        expected: Some(100),
+    };
+    match get_to(address, &options()) {
+        Err(Error::Closed(cut)) => assert_eq!(cut, expected),
+        other => panic!("expected a cut, got {other:?}"),
+    }
+}

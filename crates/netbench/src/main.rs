@@ -84,6 +84,7 @@ enum Mode {
         size: usize,
     },
     /// Fetch a file with netutil::http (the kit's HTTP client): MB/s of body, best and mean.
+    /// The body is streamed and thrown away, as `curl -o /dev/null` does.
     Http {
         #[command(flatten)]
         common: Common,
@@ -93,6 +94,9 @@ enum Mode {
         /// How many fetches (one after another) at most, within --duration.
         #[arg(short = 'n', long, default_value_t = 3)]
         fetches: u32,
+        /// Collect each body in memory (netutil::http::get) instead of streaming it.
+        #[arg(long)]
+        collect: bool,
     },
     /// Run the minimal blocking echo server that `pingpong` measures the floor against.
     RawEcho {
@@ -270,8 +274,18 @@ fn measure(
                 .hint("is an echo server listening there?")?
         }
         Mode::Http {
-            ref path, fetches, ..
-        } => netbench::http::fetch(addr, path, fetches, duration),
+            ref path,
+            fetches,
+            collect,
+            ..
+        } => {
+            let body = if collect {
+                netbench::http::Body::Collected
+            } else {
+                netbench::http::Body::Streamed
+            };
+            netbench::http::fetch(addr, path, fetches, duration, body)
+        }
         Mode::RawEcho { .. } => unreachable!("handled in run"),
     })
 }

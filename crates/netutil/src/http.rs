@@ -2,7 +2,9 @@
 //!
 //! [`get`] and [`head`] resolve a host, connect to the first address that answers, send one
 //! request with `Connection: close`, and read one [`Response`]: status, reason, headers and
-//! body. Homework that needs "fetch this page" can use them as they are.
+//! body. Homework that needs "fetch this page" can use them as they are. For a large
+//! download, [`get_to`] (and [`request_to`], [`read_response_to`]) writes the body to any
+//! [`Write`] as it arrives, a file or [`std::io::sink`], instead of holding it in memory.
 //!
 //! The part worth studying is how the client knows the response is over. One `read` returns
 //! whatever bytes happen to have arrived: part of a response, or a response and a half. The
@@ -183,6 +185,8 @@ pub enum Error {
     },
     /// The response is not valid HTTP/1.x.
     Parse(ParseError),
+    /// Writing the body to the caller's writer failed (a streaming call such as [`get_to`]).
+    Sink(io::Error),
 }
 
 impl Error {
@@ -209,6 +213,10 @@ impl Error {
             }
             Error::Parse(_) => {
                 "is that port an HTTP server? compare with `curl -v http://HOST:PORT/`"
+            }
+            Error::Sink(_) => {
+                "the fault is on this side: check the disk space and permissions of the file, \
+                 or that whatever reads the output is still running"
             }
         })
     }
@@ -258,6 +266,7 @@ impl fmt::Display for Error {
                 )
             }
             Error::Parse(error) => write!(f, "could not parse the response: {error}"),
+            Error::Sink(error) => write!(f, "could not write the body: {error}"),
         }
     }
 }
@@ -266,9 +275,10 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Resolve(error) => Some(error),
-            Error::Connect { source, .. } | Error::Send(source) | Error::Receive(source) => {
-                Some(source)
-            }
+            Error::Connect { source, .. }
+            | Error::Send(source)
+            | Error::Receive(source)
+            | Error::Sink(source) => Some(source),
             Error::Parse(error) => Some(error),
             _ => None,
         }
@@ -377,6 +387,77 @@ pub fn request(
     path: &str,
     options: &Options,
 ) -> Result<Response, Error> {
+    exchange(method, host, port, path, options, None)
+}
+
+/// GETs `path` from `host`:`port` and writes the body to `sink` as it arrives, so a large
+/// download is never held in memory: the [`Response`] returned has everything but the body.
+///
+/// The body is written with any chunked framing removed, one read at a time (up to 64 KiB).
+/// [`Limits::max_body`] still caps its total size: raise it for a large file. If an error
+/// comes after the body has started, `sink` already holds the part that arrived; a failing
+/// `sink` is [`Error::Sink`].
+///
+/// ```
+/// use std::io::{BufRead, BufReader, Write};
+/// use std::net::TcpListener;
+/// use netutil::http::{self, Framing, Options};
+///
+/// let listener = TcpListener::bind("127.0.0.1:0")?;
+/// let port = listener.local_addr()?.port();
+/// std::thread::spawn(move || -> std::io::Result<()> {
+///     let (peer, _) = listener.accept()?;
+///     let mut request = BufReader::new(&peer);
+///     let mut line = String::new();
+///     while request.read_line(&mut line)? > 2 {
+///         line.clear();
+///     }
+///     (&peer).write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")?;
+///     (&peer).write_all(b"6\r\nhello \r\n")?;
+///     (&peer).write_all(b"5\r\nworld\r\n0\r\n\r\n")
+/// });
+///
+/// // Any writer will do: a file, a hasher, std::io::sink() to throw the bytes away.
+/// let mut saved = Vec::new();
+/// let response = http::get_to("127.0.0.1", port, "/", &Options::default(), &mut saved)?;
+/// assert_eq!((response.status, response.framing), (200, Framing::Chunked));
+/// assert!(response.body.is_empty());
+/// assert_eq!(saved, b"hello world");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn get_to<W: Write + ?Sized>(
+    host: &str,
+    port: u16,
+    path: &str,
+    options: &Options,
+    sink: &mut W,
+) -> Result<Response, Error> {
+    request_to(Method::Get, host, port, path, options, sink)
+}
+
+/// [`request`], writing the body to `sink` as it arrives instead of collecting it: see
+/// [`get_to`].
+pub fn request_to<W: Write + ?Sized>(
+    method: Method,
+    host: &str,
+    port: u16,
+    path: &str,
+    options: &Options,
+    sink: &mut W,
+) -> Result<Response, Error> {
+    let mut sink = sink;
+    exchange(method, host, port, path, options, Some(&mut sink))
+}
+
+/// One exchange: the body goes to `sink` if there is one, into the response if not.
+fn exchange(
+    method: Method,
+    host: &str,
+    port: u16,
+    path: &str,
+    options: &Options,
+    sink: Option<&mut dyn Write>,
+) -> Result<Response, Error> {
     let text = request_text(method, host, port, path)?;
     let deadline = Instant::now() + options.total_timeout;
     let total = Some((deadline, options.total_timeout));
@@ -404,7 +485,7 @@ pub fn request(
     stream
         .write_all(text.as_bytes())
         .map_err(|error| classify(Step::Send, error, Error::Send))?;
-    read_response(&mut stream, method, options.limits).map_err(|error| match error {
+    receive(&mut stream, method, options.limits, sink).map_err(|error| match error {
         Error::Receive(error) => classify(Step::Receive, error, Error::Receive),
         other => other,
     })
@@ -512,21 +593,68 @@ pub fn read_response<R: Read + ?Sized>(
     method: Method,
     limits: Limits,
 ) -> Result<Response, Error> {
-    let mut parser = ResponseParser::new(method, limits);
+    receive(reader, method, limits, None)
+}
+
+/// [`read_response`], writing the body to `sink` as it arrives (with any chunked framing
+/// removed) instead of collecting it; the response returned has an empty body.
+/// [`Limits::max_body`] still caps the total.
+///
+/// ```
+/// use netutil::http::{read_response_to, Limits, Method};
+///
+/// let wire = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n";
+/// let mut body = Vec::new();
+/// let response = read_response_to(&mut &wire[..], Method::Get, Limits::default(), &mut body)?;
+/// assert_eq!((response.status, response.body.len()), (200, 0));
+/// assert_eq!(body, b"hi");
+/// # Ok::<(), netutil::http::Error>(())
+/// ```
+pub fn read_response_to<R: Read + ?Sized, W: Write + ?Sized>(
+    reader: &mut R,
+    method: Method,
+    limits: Limits,
+    sink: &mut W,
+) -> Result<Response, Error> {
+    let mut sink = sink;
+    receive(reader, method, limits, Some(&mut sink))
+}
+
+/// The receive loop of every call: reads into one reusable buffer and feeds the parser. With
+/// a `sink`, the parser streams and its body is drained into the sink after every read.
+fn receive<R: Read + ?Sized>(
+    reader: &mut R,
+    method: Method,
+    limits: Limits,
+    mut sink: Option<&mut dyn Write>,
+) -> Result<Response, Error> {
+    let mut parser = match sink {
+        Some(_) => ResponseParser::streaming(method, limits),
+        None => ResponseParser::new(method, limits),
+    };
     let mut buffer = vec![0; 64 * 1024];
-    loop {
+    let mut response = loop {
         let received = match reader.read(&mut buffer) {
             Ok(received) => received,
             Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
             Err(error) => return Err(Error::Receive(error)),
         };
         if received == 0 {
-            return parser.closed();
+            break parser.closed()?;
         }
         if let Some(response) = parser.feed(&buffer[..received])? {
-            return Ok(response);
+            break response;
         }
+        if let Some(sink) = sink.as_mut() {
+            parser.drain_body_to(sink).map_err(Error::Sink)?;
+        }
+    };
+    if let Some(sink) = sink {
+        sink.write_all(&response.body).map_err(Error::Sink)?;
+        sink.flush().map_err(Error::Sink)?;
+        response.body = Vec::new();
     }
+    Ok(response)
 }
 
 fn is_timeout(error: &io::Error) -> bool {

@@ -5,6 +5,7 @@
 //! lesson can show its own receive loop while the rules of RFC 9112 stay here.
 
 use std::fmt;
+use std::io::{self, Write};
 
 use super::{Error, Method, ParseError};
 
@@ -21,6 +22,8 @@ pub struct Limits {
     /// `1xx` heads count too). Default 64 KiB.
     pub max_head: usize,
     /// The most bytes a body may have after any chunked framing is removed. Default 64 MiB.
+    /// It caps the total received even when the body is streamed to a writer and never held
+    /// in memory ([`read_response_to`](super::read_response_to)): raise it for large downloads.
     pub max_body: usize,
 }
 
@@ -126,6 +129,10 @@ enum State {
 /// [`closed`](ResponseParser::closed): that ends a close-delimited body, and is an error for
 /// any other response that is not complete yet.
 ///
+/// A parser made with [`streaming`](ResponseParser::streaming) keeps only the body bytes
+/// that arrived since the last [`drain_body_to`](ResponseParser::drain_body_to), so a body of
+/// any size flows through a buffer the size of one read.
+///
 /// ```
 /// use netutil::http::{Framing, Limits, Method, ResponseParser};
 ///
@@ -147,6 +154,10 @@ pub struct ResponseParser {
     pending: Vec<u8>,
     /// Bytes of all heads so far, interim ones included.
     head_bytes: usize,
+    /// Body bytes received so far, drained ones included: the body limit applies to this.
+    body_bytes: u64,
+    /// Whether the body is drained as it arrives rather than collected.
+    streaming: bool,
     response: Response,
 }
 
@@ -159,6 +170,8 @@ impl ResponseParser {
             state: State::Head,
             pending: Vec::new(),
             head_bytes: 0,
+            body_bytes: 0,
+            streaming: false,
             response: Response {
                 version: 1,
                 status: 0,
@@ -169,6 +182,39 @@ impl ResponseParser {
                 framing: Framing::UntilClose,
             },
         }
+    }
+
+    /// A parser whose caller takes the body as it arrives with
+    /// [`drain_body_to`](ResponseParser::drain_body_to), so the body is never held whole:
+    /// it does not set memory aside for the announced `Content-Length`. `limits.max_body`
+    /// still caps the total.
+    ///
+    /// ```
+    /// use netutil::http::{Limits, Method, ResponseParser};
+    ///
+    /// let mut parser = ResponseParser::streaming(Method::Get, Limits::default());
+    /// let mut saved = Vec::new();
+    /// assert_eq!(parser.feed(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nabc")?, None);
+    /// parser.drain_body_to(&mut saved)?;
+    /// let mut response = parser.feed(b"def")?.expect("six bytes end it");
+    /// saved.extend_from_slice(&response.body); // the last piece comes with the response
+    /// assert_eq!(saved, b"abcdef");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn streaming(method: Method, limits: Limits) -> Self {
+        ResponseParser {
+            streaming: true,
+            ..ResponseParser::new(method, limits)
+        }
+    }
+
+    /// Writes the body bytes received since the last call (with any chunked framing removed)
+    /// to `sink`, and forgets them. The response that [`feed`](ResponseParser::feed) or
+    /// [`closed`](ResponseParser::closed) returns then holds only the bytes that came after.
+    pub fn drain_body_to<W: Write + ?Sized>(&mut self, sink: &mut W) -> io::Result<()> {
+        sink.write_all(&self.response.body)?;
+        self.response.body.clear();
+        Ok(())
     }
 
     /// Feeds the next bytes received. Returns the response once it is complete, `None` while
@@ -216,7 +262,7 @@ impl ResponseParser {
     /// Tells the parser the server closed the connection. A close-delimited body ends here;
     /// any other unfinished response was cut short, which is an error.
     pub fn closed(mut self) -> Result<Response, Error> {
-        let received = self.response.body.len() as u64;
+        let received = self.body_bytes;
         match self.state {
             State::UntilClose => Ok(self.take()),
             State::Head if self.head_bytes == 0 && self.pending.is_empty() => {
@@ -252,7 +298,6 @@ impl ResponseParser {
         Ok(())
     }
 
-    /// Moves `length` pending bytes from `start` into the body, within the body limit.
     /// In a body state, moves as many of `bytes` into the body as the framing allows and
     /// returns how many it took (0 in any other state).
     fn body_step(&mut self, bytes: &[u8]) -> Result<usize, Error> {
@@ -264,11 +309,12 @@ impl ResponseParser {
             State::UntilClose => bytes.len(),
             _ => return Ok(0),
         };
-        if body.len().saturating_add(take) > self.limits.max_body {
+        if self.body_bytes.saturating_add(take as u64) > self.limits.max_body as u64 {
             return Err(Error::BodyTooLarge {
                 limit: self.limits.max_body,
             });
         }
+        self.body_bytes += take as u64;
         body.extend_from_slice(&bytes[..take]);
         self.state = match self.state {
             State::Length { remaining } if remaining == take as u64 => State::Done,
@@ -321,7 +367,7 @@ impl ResponseParser {
                             *used += length;
                             if size == 0 {
                                 self.state = State::Trailers;
-                            } else if (self.response.body.len() as u64).saturating_add(size)
+                            } else if self.body_bytes.saturating_add(size)
                                 > self.limits.max_body as u64
                             {
                                 return Err(Error::BodyTooLarge {
@@ -417,7 +463,10 @@ impl ResponseParser {
             // One allocation of the announced size instead of a doubling Vec that copies the
             // body again at every step. It is within max_body, and the memory is only touched
             // as bytes arrive, so a server that lies about the length costs nothing extra.
-            self.response.body.reserve_exact(declared);
+            // A streaming parser keeps one read's worth at a time, and needs none of it.
+            if !self.streaming {
+                self.response.body.reserve_exact(declared);
+            }
         }
         self.response.version = version;
         self.response.status = status;
@@ -772,6 +821,48 @@ mod tests {
         // The largest size httparse reads (16 hex digits) must not overflow the check.
         let huge = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\n";
         assert!(matches!(parse(huge), Err(Error::BodyTooLarge { .. })));
+    }
+
+    #[test]
+    fn a_streaming_parser_hands_over_the_body_and_limits_the_total() {
+        let limits = Limits {
+            max_head: 1024,
+            max_body: 10,
+        };
+        let mut parser = ResponseParser::streaming(Method::Get, limits);
+        assert_eq!(parser.feed(b"HTTP/1.1 200 OK\r\n\r\n123456").unwrap(), None);
+        let mut sink = Vec::new();
+        parser.drain_body_to(&mut sink).unwrap();
+        assert_eq!(
+            (sink.as_slice(), parser.response.body.len()),
+            (&b"123456"[..], 0)
+        );
+        // Six bytes drained and five more: over the limit, though the parser holds only five.
+        assert!(matches!(
+            parser.feed(b"78901"),
+            Err(Error::BodyTooLarge { limit: 10 })
+        ));
+
+        let mut parser = ResponseParser::streaming(Method::Get, Limits::default());
+        let head = b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\nab";
+        assert_eq!(parser.feed(head).unwrap(), None);
+        // Nothing set aside for the announced megabyte: the body is not collected.
+        assert!(
+            parser.response.body.capacity() < 1000,
+            "{}",
+            parser.response.body.capacity()
+        );
+        parser.drain_body_to(&mut Vec::new()).unwrap();
+        match parser.closed() {
+            Err(Error::Closed(cut)) => assert_eq!(
+                cut,
+                Cut::InBody {
+                    received: 2,
+                    expected: Some(1000000)
+                }
+            ),
+            other => panic!("expected a cut, got {other:?}"),
+        }
     }
 
     #[test]
