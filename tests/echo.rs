@@ -5,26 +5,12 @@ mod support;
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
 use std::thread;
 use std::time::Duration;
 
-use support::{RunningServer, lesson, run_lesson, run_with_input};
+use support::{RunningServer, TempDir, binary_payload, lesson, run_lesson, run_with_input};
 
 const PATIENCE: Duration = Duration::from_secs(30);
-
-/// `len` bytes that are not text: every value 0..=255, many NULs, no repeating period.
-fn binary_payload(len: usize, seed: u32) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
-    (0..len)
-        .map(|i| {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            if i % 7 == 0 { 0 } else { (state >> 24) as u8 }
-        })
-        .collect()
-}
 
 /// Sends `payload` from a thread while reading the echo here, half-closing after the last
 /// byte; returns everything the server sent until it closed.
@@ -40,28 +26,6 @@ fn raw_echo(addr: SocketAddr, payload: Vec<u8>) -> Vec<u8> {
     (&stream).read_to_end(&mut echo).unwrap();
     sender.join().unwrap();
     echo
-}
-
-/// A file with `bytes` in it, removed when dropped.
-struct TempFile(PathBuf);
-
-impl TempFile {
-    fn new(name: &str, bytes: &[u8]) -> TempFile {
-        let path =
-            std::env::temp_dir().join(format!("socket-lessons-{}-{name}", std::process::id()));
-        std::fs::write(&path, bytes).unwrap();
-        TempFile(path)
-    }
-
-    fn path(&self) -> &str {
-        self.0.to_str().unwrap()
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
 }
 
 fn echo_server() -> (RunningServer, String) {
@@ -96,10 +60,12 @@ fn echo_client_and_server_exchange_the_cookbook_message() {
 #[test]
 fn ten_mib_of_binary_round_trip_through_echo_client_file() {
     let (_server, port) = echo_server();
-    let file = TempFile::new("10mib.bin", &binary_payload(10 * 1024 * 1024, 1));
+    let dir = TempDir::new("echo");
+    let file = dir.file("10mib.bin", &binary_payload(10 * 1024 * 1024, 1));
+    let file = file.to_str().expect("temp paths are UTF-8 here");
     let run = run_lesson(
         "echo_client",
-        &["--port", &port, "--file", file.path(), "--chunk", "65536"],
+        &["--port", &port, "--file", file, "--chunk", "65536"],
     );
     run.assert_code(0);
     assert!(

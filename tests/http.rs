@@ -383,14 +383,9 @@ fn a_trickling_server_hits_the_total_timeout() {
 }
 
 /// A loopback port where nothing listens: bound, read, then released.
-fn closed_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
 #[test]
 fn connection_refused_names_the_connect_step() {
-    let port = closed_port();
+    let port = support::free_tcp_port();
     let error = http::get("127.0.0.1", port, "/", &options()).unwrap_err();
     assert!(matches!(error, Error::Connect { .. }), "{error:?}");
     assert!(
@@ -502,7 +497,7 @@ fn socket_03_connects_and_prints_both_addresses() {
 
 #[test]
 fn socket_03_to_5_say_which_step_failed_offline() {
-    let port = closed_port().to_string();
+    let port = support::free_tcp_port().to_string();
     for lesson in ["socket_03", "socket_04", "socket_05"] {
         let run = run_lesson(lesson, &["127.0.0.1", &port]);
         run.assert_clean_failure();

@@ -6,63 +6,23 @@
 mod support;
 
 use std::io::Write;
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::net::TcpStream;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use netutil::http::{self, Framing, Limits, Method, Options};
-use support::{ChildGuard, run_lesson};
+use support::{ChildGuard, TempDir, run_lesson};
 
 const TEN_MIB: usize = 10 * 1024 * 1024;
 
-/// A fresh directory for one test, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let path = std::env::temp_dir().join(format!(
-            "socket-lessons-{name}-{}-{:?}",
-            std::process::id(),
-            Instant::now()
-        ));
-        let path = PathBuf::from(path.to_string_lossy().replace(
-            |c: char| !c.is_ascii_alphanumeric() && c != '/' && c != '-',
-            "",
-        ));
-        std::fs::create_dir_all(&path).expect("create a temp dir");
-        TempDir(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// 10 MiB of reproducible pseudo-random bytes (xorshift): every byte value, no pattern that
-/// an off-by-one in the framing could hide behind.
-fn random_file(dir: &Path) -> (PathBuf, Vec<u8>) {
-    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut bytes = Vec::with_capacity(TEN_MIB);
-    while bytes.len() < TEN_MIB {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        bytes.extend_from_slice(&state.to_le_bytes());
-    }
-    bytes.truncate(TEN_MIB);
-    let path = dir.join("random.bin");
-    std::fs::write(&path, &bytes).expect("write the test file");
-    (path, bytes)
-}
-
-/// A loopback port that was free a moment ago (the peer must bind it itself).
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
-    listener.local_addr().expect("bound").port()
+/// 10 MiB of binary bytes in `dir/random.bin`: every byte value, no pattern that an
+/// off-by-one in the framing could hide behind.
+fn random_file(dir: &Path) -> Vec<u8> {
+    let bytes = support::binary_payload(TEN_MIB, 7);
+    std::fs::write(dir.join("random.bin"), &bytes).expect("write the test file");
+    bytes
 }
 
 /// Waits until something accepts on `port`, or the child exits (e.g. the port was taken).
@@ -91,7 +51,7 @@ struct Peer {
 impl Peer {
     fn start(stop_signal: Option<&'static str>, mut command: impl FnMut(u16) -> Command) -> Peer {
         for _ in 0..3 {
-            let port = free_port();
+            let port = support::free_tcp_port();
             let mut command = command(port);
             command.stdin(Stdio::null()).stdout(Stdio::null());
             let mut child = ChildGuard::spawn(command);
@@ -188,9 +148,9 @@ fn nginx_10_mib_file_is_byte_identical_to_the_file_and_to_curl() {
     support::require_program("nginx");
     support::require_program("curl");
     let dir = TempDir::new("nginx-file");
-    std::fs::create_dir_all(dir.0.join("www")).unwrap();
-    let (_, file) = random_file(&dir.0.join("www"));
-    let nginx = start_nginx(&dir.0);
+    std::fs::create_dir_all(dir.path().join("www")).unwrap();
+    let file = random_file(&dir.path().join("www"));
+    let nginx = start_nginx(dir.path());
 
     let response = http::get("127.0.0.1", nginx.port, "/random.bin", &options()).unwrap();
     assert_eq!(response.status, 200);
@@ -225,7 +185,7 @@ fn nginx_chunked_and_close_delimited_bodies() {
     support::require_program("nginx");
     support::require_program("curl");
     let dir = TempDir::new("nginx-echo");
-    let nginx = start_nginx(&dir.0);
+    let nginx = start_nginx(dir.path());
     let expected = b"first line\nsecond line\n";
 
     // HTTP/1.1 with no length known in advance: nginx chunks the body.
@@ -263,12 +223,12 @@ fn python_http_server_file_is_byte_identical() {
     support::require_program("python3");
     support::require_program("curl");
     let dir = TempDir::new("python-http");
-    let (_, file) = random_file(&dir.0);
+    let file = random_file(dir.path());
     let server = Peer::start(None, |port| {
         let mut command = Command::new("python3");
         command
             .args(["-m", "http.server", "-b", "127.0.0.1", "-d"])
-            .arg(&dir.0)
+            .arg(dir.path())
             .arg(port.to_string())
             .stderr(Stdio::null());
         command

@@ -35,16 +35,6 @@ fn lesson_server() -> RunningServer {
     RunningServer::start("ntp_server", &["--port", "0"])
 }
 
-/// A port on 127.0.0.1 that nothing listens on (bound, read back, released).
-fn closed_port() -> String {
-    let socket = UdpSocket::bind("127.0.0.1:0").expect("bind a free port");
-    socket
-        .local_addr()
-        .expect("bound address")
-        .port()
-        .to_string()
-}
-
 #[test]
 fn basics_04_tells_the_time_of_ntp_server() {
     let server = lesson_server();
@@ -122,7 +112,7 @@ fn assert_offline_hint(run: &support::Finished, lesson: &str) {
 
 #[test]
 fn offline_the_lessons_say_what_to_start() {
-    let port = closed_port();
+    let port = support::free_udp_port().to_string();
     for lesson in ["basics_04", "basics_05"] {
         let run = run_lesson(lesson, &["127.0.0.1", "--port", &port, "--timeout", "2"]);
         assert_offline_hint(&run, lesson);
@@ -445,7 +435,7 @@ fn client_times_out_on_silence_within_the_configured_time_and_retries() {
 
 #[test]
 fn client_reports_a_closed_port_at_once() {
-    let port: u16 = closed_port().parse().expect("a port");
+    let port = support::free_udp_port();
     let started = Instant::now();
     let error = ntp::query("127.0.0.1", port, &quick()).unwrap_err();
     assert!(matches!(error, Error::Refused { .. }), "{error:?}");
@@ -604,39 +594,9 @@ mod interop {
     use super::*;
 
     use std::fs;
-    use std::path::PathBuf;
     use std::process::{Command, Stdio};
-    use std::sync::atomic::{AtomicU32, Ordering};
 
-    use support::{ChildGuard, require_program, run_with_input};
-
-    /// A free UDP port on 127.0.0.1 for a peer that cannot be told to pick one itself: bound, read
-    /// back and released (a collision is retried by the caller).
-    fn free_port() -> u16 {
-        closed_port().parse().expect("a port number")
-    }
-
-    /// A fresh directory under the system's temp dir, removed when dropped.
-    struct TempDir(PathBuf);
-
-    impl TempDir {
-        fn new(label: &str) -> TempDir {
-            static NEXT: AtomicU32 = AtomicU32::new(0);
-            let dir = std::env::temp_dir().join(format!(
-                "socket-lessons-{label}-{}-{}",
-                std::process::id(),
-                NEXT.fetch_add(1, Ordering::Relaxed)
-            ));
-            fs::create_dir_all(&dir).expect("create a temp dir");
-            TempDir(dir)
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = fs::remove_dir_all(&self.0);
-        }
-    }
+    use support::{ChildGuard, TempDir, require_program, run_with_input};
 
     /// chronyd serving SNTP on 127.0.0.1 from the local clock, never touching it (`-x`).
     struct Chronyd {
@@ -651,18 +611,18 @@ mod interop {
             let mut last_log = String::new();
             for _ in 0..5 {
                 let dir = TempDir::new("chronyd");
-                let port = free_port();
-                let config = dir.0.join("chrony.conf");
+                let port = support::free_udp_port();
+                let config = dir.path().join("chrony.conf");
                 fs::write(
                     &config,
                     format!(
                         "port {port}\nbindaddress 127.0.0.1\nallow 127.0.0.1\nlocal stratum 10\n\
                          cmdport 0\nbindcmdaddress /\npidfile {}\n",
-                        dir.0.join("chronyd.pid").display()
+                        dir.path().join("chronyd.pid").display()
                     ),
                 )
                 .expect("write chrony.conf");
-                let log = fs::File::create(dir.0.join("log")).expect("create the log");
+                let log = fs::File::create(dir.path().join("log")).expect("create the log");
                 let mut command = Command::new("chronyd");
                 command
                     .args(["-x", "-d", "-u", "root", "-f"])
@@ -678,7 +638,7 @@ mod interop {
                         _dir: dir,
                     };
                 }
-                last_log = fs::read_to_string(dir.0.join("log")).unwrap_or_default();
+                last_log = fs::read_to_string(dir.path().join("log")).unwrap_or_default();
             }
             panic!("chronyd never answered on loopback; its last log:\n{last_log}");
         }
@@ -767,7 +727,7 @@ mod interop {
                 "server 127.0.0.1 port {} iburst maxsamples 1",
                 server.addr.port()
             ),
-            format!("pidfile {}", dir.0.join("chronyd.pid").display()),
+            format!("pidfile {}", dir.path().join("chronyd.pid").display()),
         ]);
         let run = run_with_input(command, b"", Duration::from_secs(20));
         run.assert_code(0);

@@ -10,7 +10,7 @@ use std::process::{Command, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use support::{ChildGuard, RunningServer, run_lesson, run_with_input};
+use support::{ChildGuard, RunningServer, TempDir, binary_payload, run_lesson, run_with_input};
 
 const WELCOME: &str = "Welcome to the server. Type something and hit enter\n";
 const PATIENCE: Duration = Duration::from_secs(30);
@@ -61,20 +61,6 @@ fn send_file(mut client: Command, path: &std::path::Path) -> Output {
         .unwrap_or_else(|e| panic!("could not run {client:?}: {e}"))
 }
 
-fn payload(len: usize) -> Vec<u8> {
-    // Every byte value, NULs included, in an order that does not repeat every 256 bytes.
-    (0..len).map(|i| (i * 7 + i / 256) as u8).collect()
-}
-
-fn temp_file(name: &str, bytes: &[u8]) -> std::path::PathBuf {
-    let path = std::env::temp_dir().join(format!(
-        "socket-lessons-interop-{}-{name}",
-        std::process::id()
-    ));
-    std::fs::write(&path, bytes).unwrap();
-    path
-}
-
 #[test]
 #[ignore = "needs socat: .ci/run installs it"]
 fn socat_talks_to_server_05() {
@@ -122,8 +108,9 @@ fn socat_and_ncat_send_binary_through_echo_server() {
     support::require_program("socat");
     support::require_program("ncat");
     let server = RunningServer::start("echo_server", &["--port", "0"]);
-    let bytes = payload(2 * 1024 * 1024);
-    let path = temp_file("2mib.bin", &bytes);
+    let bytes = binary_payload(2 * 1024 * 1024, 1);
+    let dir = TempDir::new("interop");
+    let path = dir.file("2mib.bin", &bytes);
     for client in [socat(server.addr), ncat(server.addr)] {
         let name = format!("{client:?}");
         let output = send_file(client, &path);
@@ -131,7 +118,6 @@ fn socat_and_ncat_send_binary_through_echo_server() {
         assert_eq!(output.stdout.len(), bytes.len(), "{name}");
         assert!(output.stdout == bytes, "{name}: the echo differs");
     }
-    let _ = std::fs::remove_file(path);
 }
 
 /// socat's own echo server (`PIPE` sends each connection's input back) on a free port.
@@ -184,7 +170,8 @@ fn echo_client_agrees_with_socat_as_the_echo_server() {
         "{run:#?}"
     );
 
-    let path = temp_file("10mib.bin", &payload(10 * 1024 * 1024));
+    let dir = TempDir::new("interop");
+    let path = dir.file("10mib.bin", &binary_payload(10 * 1024 * 1024, 2));
     let run = run_lesson(
         "echo_client",
         &[
@@ -196,7 +183,6 @@ fn echo_client_agrees_with_socat_as_the_echo_server() {
             "65536",
         ],
     );
-    let _ = std::fs::remove_file(path);
     run.assert_code(0);
     assert!(
         run.stdout

@@ -12,9 +12,10 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read};
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Mutex, OnceLock};
 use std::thread;
@@ -329,4 +330,68 @@ pub fn workspace_binary(package: &str, name: &str) -> PathBuf {
     let path = profile_dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(path.exists(), "no program at {}", path.display());
     path
+}
+
+/// A fresh directory under the system's temp dir, unique to this process and call, removed
+/// with everything in it when dropped: config files for peers, payload files for clients.
+#[derive(Debug)]
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// Creates `socket-lessons-LABEL-PID-N` in the temp dir.
+    pub fn new(label: &str) -> Self {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "socket-lessons-{label}-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&path).expect("create a temp dir");
+        TempDir(path)
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    /// Writes `bytes` to file `name` in the directory and returns its path.
+    pub fn file(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let path = self.0.join(name);
+        std::fs::write(&path, bytes).expect("write a temp file");
+        path
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A TCP port on 127.0.0.1 that was free a moment ago: for a peer that must bind it itself
+/// (nginx, socat), or as a port where nothing listens. The caller retries on a collision.
+pub fn free_tcp_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    listener.local_addr().expect("the bound address").port()
+}
+
+/// A UDP port on 127.0.0.1 that was free a moment ago (see [`free_tcp_port`]).
+pub fn free_udp_port() -> u16 {
+    let socket = UdpSocket::bind("127.0.0.1:0").expect("bind a loopback port");
+    socket.local_addr().expect("the bound address").port()
+}
+
+/// `len` bytes that are not text, reproducible from `seed`: every byte value, a NUL every
+/// seventh byte, and no short period that an off-by-one in framing could hide behind.
+pub fn binary_payload(len: usize, seed: u32) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
+    (0..len)
+        .map(|i| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            if i % 7 == 0 { 0 } else { (state >> 24) as u8 }
+        })
+        .collect()
 }
