@@ -9,8 +9,7 @@ use std::io::Write;
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use netutil::http::{self, Framing, Limits, Method, Options};
 use support::{ChildGuard, TempDir, run_lesson};
@@ -25,22 +24,6 @@ fn random_file(dir: &Path) -> Vec<u8> {
     bytes
 }
 
-/// Waits until something accepts on `port`, or the child exits (e.g. the port was taken).
-fn wait_until_listening(child: &mut ChildGuard, port: u16) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if matches!(child.0.try_wait(), Ok(Some(_))) {
-            return false;
-        }
-        let address = ([127, 0, 0, 1], port).into();
-        if TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok() {
-            return true;
-        }
-        thread::sleep(Duration::from_millis(50));
-    }
-    false
-}
-
 /// A peer server started from `command(port)`, retried on a fresh port if it cannot listen.
 struct Peer {
     child: ChildGuard,
@@ -49,21 +32,13 @@ struct Peer {
 }
 
 impl Peer {
-    fn start(stop_signal: Option<&'static str>, mut command: impl FnMut(u16) -> Command) -> Peer {
-        for _ in 0..3 {
-            let port = support::free_tcp_port();
-            let mut command = command(port);
-            command.stdin(Stdio::null()).stdout(Stdio::null());
-            let mut child = ChildGuard::spawn(command);
-            if wait_until_listening(&mut child, port) {
-                return Peer {
-                    child,
-                    port,
-                    stop_signal,
-                };
-            }
+    fn start(stop_signal: Option<&'static str>, command: impl FnMut(u16) -> Command) -> Peer {
+        let (child, port) = support::start_tcp_peer(command);
+        Peer {
+            child,
+            port,
+            stop_signal,
         }
-        panic!("the peer server never listened on a loopback port");
     }
 }
 

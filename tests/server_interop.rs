@@ -5,10 +5,9 @@
 mod support;
 
 use std::fs::File;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::SocketAddr;
 use std::process::{Command, Output, Stdio};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use support::{ChildGuard, RunningServer, TempDir, binary_payload, run_lesson, run_with_input};
 
@@ -123,37 +122,19 @@ fn socat_and_ncat_send_binary_through_echo_server() {
 /// socat's own echo server (`PIPE` sends each connection's input back) on a free port.
 /// (Not `ncat -e /bin/cat`: it loses data on bulk transfers with a half-close.)
 fn socat_echo_server() -> (ChildGuard, SocketAddr) {
-    for _ in 0..5 {
-        let addr = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap();
+    let (child, port) = support::start_tcp_peer(|port| {
         let mut command = Command::new("socat");
         // -b 4096: PIPE makes socat write into a pipe it drains itself. With its default
         // 8 KiB blocks, a write can find less room than that and block forever on a bulk
         // transfer (seen here with 10 MiB); writes of one page always fit once poll says so.
         command
             .args(["-b", "4096"])
-            .arg(format!(
-                "TCP-LISTEN:{},bind=127.0.0.1,fork,reuseaddr",
-                addr.port()
-            ))
+            .arg(format!("TCP-LISTEN:{port},bind=127.0.0.1,fork,reuseaddr"))
             .arg("PIPE")
-            .stdout(Stdio::null())
             .stderr(Stdio::null());
-        let mut child = ChildGuard::spawn(command);
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if TcpStream::connect(addr).is_ok() {
-                return (child, addr);
-            }
-            if child.0.try_wait().unwrap().is_some() {
-                break; // the port was taken meanwhile: try another
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-    }
-    panic!("socat never listened");
+        command
+    });
+    (child, SocketAddr::from(([127, 0, 0, 1], port)))
 }
 
 #[test]

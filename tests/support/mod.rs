@@ -12,7 +12,7 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read};
-use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -394,4 +394,26 @@ pub fn binary_payload(len: usize, seed: u32) -> Vec<u8> {
             if i % 7 == 0 { 0 } else { (state >> 24) as u8 }
         })
         .collect()
+}
+
+/// Starts a TCP server that cannot be told to pick its own port (nginx, socat, Python's
+/// http.server): `command(port)` is started on a free loopback port and the call returns once
+/// that port accepts, retrying on a fresh port when the server exits first (the port was
+/// taken meanwhile).
+pub fn start_tcp_peer(mut command: impl FnMut(u16) -> Command) -> (ChildGuard, u16) {
+    for _ in 0..5 {
+        let port = free_tcp_port();
+        let mut command = command(port);
+        command.stdin(Stdio::null()).stdout(Stdio::null());
+        let mut child = ChildGuard::spawn(command);
+        let address = SocketAddr::from(([127, 0, 0, 1], port));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline && child.0.try_wait().ok().flatten().is_none() {
+            if TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok() {
+                return (child, port);
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+    panic!("the peer server never listened on a loopback port");
 }
