@@ -54,6 +54,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use netutil::cli::{Hint, StepExt};
+use netutil::http;
 
 const OFFLINE: &str = "offline? start `python3 -m http.server -b 127.0.0.1 8000` in another \
                        terminal and run with `-- 127.0.0.1 8000 /`";
@@ -68,7 +69,7 @@ struct Args {
     #[arg(default_value_t = 80)]
     port: u16,
     /// The path to ask for.
-    #[arg(default_value = "/", value_parser = parse_path)]
+    #[arg(default_value = "/", value_parser = |path: &str| http::check_path(path).map(|()| path.to_owned()))]
     path: String,
     /// Seconds to wait for each address to answer, and for each write.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
@@ -111,7 +112,7 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
     let request = format!(
         "GET {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
         args.path,
-        host_header(&args.host, args.port)
+        http::host_header(&args.host, args.port)
     );
     stream
         .write_all(request.as_bytes())
@@ -123,33 +124,6 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
         println!("  {}", line.escape_debug());
     }
     Ok(())
-}
-
-/// The `Host` value: the name as given, in brackets if it is an IPv6 address, with the port
-/// unless it is HTTP's default 80.
-fn host_header(host: &str, port: u16) -> String {
-    let host = if host.contains(':') {
-        format!("[{host}]")
-    } else {
-        host.to_owned()
-    };
-    if port == 80 {
-        host
-    } else {
-        format!("{host}:{port}")
-    }
-}
-
-/// A path goes into the request line as it is, so a space or a line break would end that line
-/// early: refuse them instead of sending a broken request.
-fn parse_path(path: &str) -> Result<String, String> {
-    if !path.starts_with('/') {
-        return Err("the path must start with /".to_owned());
-    }
-    if path.bytes().any(|b| b <= b' ' || b >= 0x7f) {
-        return Err("percent-encode spaces and other special characters (%20)".to_owned());
-    }
-    Ok(path.to_owned())
 }
 
 /// Tries each address in turn and returns the first connection; if none answers, the last

@@ -507,33 +507,68 @@ fn exchange(
 /// # Ok::<(), netutil::http::Error>(())
 /// ```
 pub fn request_text(method: Method, host: &str, port: u16, path: &str) -> Result<String, Error> {
-    // A space or a line break would end the request line or the header early.
-    let unsafe_byte = |b: u8| b <= b' ' || b >= 0x7f;
-    if host.is_empty() || host.bytes().any(|b| unsafe_byte(b) || b == b'/') {
+    if host.is_empty() || host.bytes().any(|b| is_unsafe_in_request(b) || b == b'/') {
         return Err(Error::InvalidRequest(
             "the host must be a name or an address, with no spaces or slashes",
         ));
     }
+    check_path(path)?;
+    Ok(format!(
+        "{} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        method.as_str(),
+        host_header(host, port)
+    ))
+}
+
+/// Checks that `path` can go into a request line as it is: it starts with `/` and has no
+/// space, control character or non-ASCII byte, any of which would end the line early or
+/// need percent-encoding (`%20`).
+///
+/// ```
+/// use netutil::http::check_path;
+///
+/// assert!(check_path("/search?q=rust").is_ok());
+/// assert!(check_path("/a b").is_err());
+/// assert!(check_path("index.html").is_err());
+/// ```
+pub fn check_path(path: &str) -> Result<(), Error> {
     if !path.starts_with('/') {
         return Err(Error::InvalidRequest("the path must start with /"));
     }
-    if path.bytes().any(unsafe_byte) {
+    if path.bytes().any(is_unsafe_in_request) {
         return Err(Error::InvalidRequest(
-            "the path may not contain spaces, control characters or non-ASCII text",
+            "the path may not contain spaces, control characters or non-ASCII text (percent-encode them: %20)",
         ));
     }
-    let mut authority = if host.contains(':') {
+    Ok(())
+}
+
+/// The value of the `Host` header for `host`:`port`: the name as given, in brackets if it is
+/// an IPv6 address, with the port unless it is HTTP's default 80.
+///
+/// ```
+/// use netutil::http::host_header;
+///
+/// assert_eq!(host_header("www.google.com", 80), "www.google.com");
+/// assert_eq!(host_header("127.0.0.1", 8000), "127.0.0.1:8000");
+/// assert_eq!(host_header("::1", 8000), "[::1]:8000");
+/// ```
+pub fn host_header(host: &str, port: u16) -> String {
+    let host = if host.contains(':') {
         format!("[{host}]")
     } else {
         host.to_owned()
     };
-    if port != 80 {
-        authority = format!("{authority}:{port}");
+    if port == 80 {
+        host
+    } else {
+        format!("{host}:{port}")
     }
-    Ok(format!(
-        "{} {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n",
-        method.as_str()
-    ))
+}
+
+/// A space or a line break would end the request line or a header early.
+fn is_unsafe_in_request(byte: u8) -> bool {
+    byte <= b' ' || byte >= 0x7f
 }
 
 /// Connects to `host`:`port`, trying each resolved address (IPv6 and IPv4) in the resolver's
