@@ -55,7 +55,6 @@ use std::error::Error;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use chrono::{DateTime, Local};
 use clap::Parser;
 use netutil::cli::{Hint, StepExt};
 use netutil::ntp::{self, QueryOptions};
@@ -95,9 +94,7 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
         )?;
 
     // The transmit time is when the reply left the server: the time it tells us.
-    let local: DateTime<Local> = reply.transmit_time.into();
-    // The layout of Python's time.ctime().
-    println!("time: {}", local.format("%a %b %e %H:%M:%S %Y"));
+    println!("time: {}", netutil::cli::ctime(reply.transmit_time));
     println!(
         "server: {} (reference {})",
         reply.server, reply.reference_id

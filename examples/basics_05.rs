@@ -56,7 +56,6 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use byteorder::{BigEndian, ByteOrder, WriteBytesExt};
-use chrono::{DateTime, Local};
 use clap::Parser;
 use netutil::cli::{Hint, StepExt};
 use netutil::lookup;
@@ -188,8 +187,7 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
     let nanos = (u64::from(fraction) * 1_000_000_000) >> 32;
     let time = UNIX_EPOCH + Duration::from_secs(since_1970) + Duration::from_nanos(nanos);
 
-    let local: DateTime<Local> = time.into();
     println!("reply from {from} ({len} bytes)");
-    println!("time: {}", local.format("%a %b %e %H:%M:%S %Y"));
+    println!("time: {}", netutil::cli::ctime(time));
     Ok(())
 }

@@ -27,6 +27,7 @@ use std::error::Error;
 use std::fmt;
 use std::io;
 use std::process::ExitCode;
+use std::time::SystemTime;
 
 /// Any error that can cross threads, as [`Failure`] keeps it.
 pub type BoxError = Box<dyn Error + Send + Sync>;
@@ -101,6 +102,21 @@ impl<T> Hint<T> for Result<T, Failure> {
     fn hint(self, hint: impl Into<String>) -> Result<T, Failure> {
         self.map_err(|failure| failure.with_hint(hint))
     }
+}
+
+/// `time` in this machine's time zone, laid out like Python's `time.ctime()` and C's
+/// `ctime(3)`: `Thu Nov 26 07:21:06 2026`.
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+///
+/// let text = netutil::cli::ctime(UNIX_EPOCH + Duration::from_secs(1_800_000_000));
+/// assert_eq!(text.len(), "Fri Jan 15 08:00:00 2027".len());
+/// assert!(text.ends_with(" 2027"));
+/// ```
+pub fn ctime(time: SystemTime) -> String {
+    let local: chrono::DateTime<chrono::Local> = time.into();
+    local.format("%a %b %e %H:%M:%S %Y").to_string()
 }
 
 /// Ends a lesson: on success exit code 0; on failure one line `error: …`, one line `hint: …`
