@@ -121,7 +121,10 @@ pub fn ctime(time: SystemTime) -> String {
 
 /// Ends a lesson: on success exit code 0; on failure one line `error: …`, one line `hint: …`
 /// when there is something to suggest, and exit code 1.
+///
+/// It first gives the [`log!`](crate::log!) lines still queued up to a second to be written.
 pub fn finish(result: Result<(), Box<dyn Error>>) -> ExitCode {
+    crate::log::flush_all(std::time::Duration::from_secs(1));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -10,6 +10,7 @@
 //! | module | what it is for |
 //! |---|---|
 //! | [`cli`] | the conventions every lesson program shares: one-sentence errors with a hint, exit codes, local time as `ctime` prints it |
+//! | [`log`] | a server's log lines: [`log!`] and [`elog!`] never block serving and never panic |
 //! | [`lookup`] | this host's name, a host's addresses, service names ⇄ port numbers |
 //! | [`ntp`] | the 48-byte NTP header codec, an SNTP client (`query`) and an SNTP server |
 //! | [`http`] | a small blocking HTTP/1.1 client with correct body framing and timeouts |
@@ -24,6 +25,7 @@
 
 pub mod cli;
 pub mod http;
+pub mod log;
 pub mod lookup;
 pub mod ntp;
 pub mod server;
