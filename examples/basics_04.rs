@@ -68,7 +68,7 @@ struct Args {
     /// The server's UDP port (the kit's ntp_server listens on 12300).
     #[arg(long, default_value_t = ntp::PORT)]
     port: u16,
-    /// Seconds to wait for each of the two tries.
+    /// Seconds the whole query may take (two tries, half of it each).
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=600))]
     timeout: u64,
 }
@@ -79,9 +79,13 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &Args) -> Result<(), Box<dyn Error>> {
+    // --timeout is for the whole query: the library tries twice (a lost datagram is never
+    // reported), each try waiting half of it.
+    let defaults = QueryOptions::default();
+    let tries = defaults.retries + 1;
     let options = QueryOptions {
-        timeout: Duration::from_secs(args.timeout),
-        ..QueryOptions::default()
+        timeout: Duration::from_secs(args.timeout) / tries,
+        ..defaults
     };
     let reply = ntp::query(&args.server, args.port, &options)
         .step(format!(
@@ -89,8 +93,8 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
             args.server, args.port
         ))
         .hint(
-            "offline? start a server with `cargo run --example ntp_server`, \
-             then run `cargo run --example basics_04 -- 127.0.0.1 --port 12300`",
+            "offline? start the kit's server with `ntp_server` (it listens on port 12300), \
+             then ask it with `basics_04 127.0.0.1 --port 12300`",
         )?;
 
     // The transmit time is when the reply left the server: the time it tells us.

@@ -57,7 +57,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use byteorder::{BigEndian, ByteOrder, WriteBytesExt};
 use clap::Parser;
-use netutil::cli::{Hint, StepExt};
+use netutil::cli::{Deadline, Hint, StepExt};
 use netutil::lookup;
 
 /// Seconds from NTP's epoch (1900-01-01) to Unix's (1970-01-01): 70 years, 17 of them leap.
@@ -67,8 +67,8 @@ const NTP_TO_UNIX: u64 = 2_208_988_800;
 /// warning), version 011 (3), mode 011 (3, client). It is the 0x1b of the Python original.
 const LI_VN_MODE: u8 = 0b00_011_011;
 
-const OFFLINE_HINT: &str = "offline? start a server with `cargo run --example ntp_server`, \
-     then run `cargo run --example basics_05 -- 127.0.0.1 --port 12300`";
+const OFFLINE_HINT: &str = "offline? start the kit's server with `ntp_server` (it listens on \
+     port 12300), then ask it with `basics_05 127.0.0.1 --port 12300`";
 
 /// Ask an NTP server for the time by hand: 48 bytes out, 48 bytes back, over UDP.
 #[derive(Parser)]
@@ -79,7 +79,7 @@ struct Args {
     /// The server's UDP port (the kit's ntp_server listens on 12300).
     #[arg(long, default_value_t = 123)]
     port: u16,
-    /// Seconds to wait for the reply.
+    /// Seconds the whole query may take, whatever the server does.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=600))]
     timeout: u64,
 }
@@ -90,6 +90,8 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &Args) -> Result<(), Box<dyn Error>> {
+    // --timeout is for the whole query, the name lookup included.
+    let deadline = Deadline::after(Duration::from_secs(args.timeout));
     let ips = lookup::resolve(&args.server)
         .step("look up the NTP server")
         .hint(OFFLINE_HINT)?;
@@ -107,7 +109,7 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
     let socket = UdpSocket::bind(any).step("open a UDP socket")?;
     // UDP never reports a lost datagram: without a timeout recv_from could wait forever.
     socket
-        .set_read_timeout(Some(Duration::from_secs(args.timeout)))
+        .set_read_timeout(Some(deadline.left()?))
         .step("set the read timeout")?;
     // connect() on UDP sends nothing: it fixes the peer, so the kernel drops datagrams from
     // anyone else and reports "port unreachable" as an error instead of letting us time out.

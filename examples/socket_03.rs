@@ -52,7 +52,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use netutil::cli::{Hint, StepExt};
+use netutil::cli::{Deadline, Hint, StepExt};
 
 const OFFLINE: &str = "offline? start `python3 -m http.server -b 127.0.0.1 8000` in another \
                        terminal and run with `-- 127.0.0.1 8000`";
@@ -66,7 +66,7 @@ struct Args {
     /// The TCP port of the server.
     #[arg(default_value_t = 80)]
     port: u16,
-    /// Seconds to wait for each address to answer.
+    /// Seconds the whole run may take, however the server answers.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
     timeout: u64,
 }
@@ -89,8 +89,9 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
         println!("  {}", address.ip());
     }
 
-    let timeout = Duration::from_secs(args.timeout);
-    let stream = connect_any(&addresses, timeout)
+    // --timeout bounds the whole run: each address gets what is left of it.
+    let deadline = Deadline::after(Duration::from_secs(args.timeout));
+    let stream = connect_any(&addresses, &deadline)
         .step(format!("connect to {} port {}", args.host, args.port))
         .hint(OFFLINE)?;
     println!("Connected to {} port {}", args.host, args.port);
@@ -102,15 +103,16 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
-/// Tries each address in turn and returns the first connection; if none answers, the last
-/// address's error.
-fn connect_any(addresses: &[SocketAddr], timeout: Duration) -> io::Result<TcpStream> {
+/// Tries each address in turn, each for the time left before the deadline, and returns the
+/// first connection; if none answers, the last address's error.
+fn connect_any(addresses: &[SocketAddr], deadline: &Deadline) -> io::Result<TcpStream> {
     let mut last_error = io::Error::new(io::ErrorKind::NotFound, "the name has no addresses");
     for address in addresses {
         // Creates a socket of the address's family (IPv4 or IPv6), then connects it.
-        match TcpStream::connect_timeout(address, timeout) {
+        match TcpStream::connect_timeout(address, deadline.left()?) {
             Ok(stream) => return Ok(stream),
             Err(error) => {
+                let error = deadline.explain(error);
                 println!("  {address}: {error}");
                 last_error = error;
             }

@@ -53,7 +53,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use netutil::cli::{Hint, StepExt};
+use netutil::cli::{Deadline, Hint, StepExt};
 use netutil::http;
 
 const OFFLINE: &str = "offline? start `python3 -m http.server -b 127.0.0.1 8000` in another \
@@ -71,7 +71,7 @@ struct Args {
     /// The path to ask for.
     #[arg(default_value = "/", value_parser = |path: &str| http::check_path(path).map(|()| path.to_owned()))]
     path: String,
-    /// Seconds to wait for each address to answer, and for each write.
+    /// Seconds the whole run may take, however the server answers.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
     timeout: u64,
 }
@@ -94,8 +94,9 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
         println!("  {}", address.ip());
     }
 
-    let timeout = Duration::from_secs(args.timeout);
-    let mut stream = connect_any(&addresses, timeout)
+    // --timeout bounds the whole run: every wait below gets what is left of it.
+    let deadline = Deadline::after(Duration::from_secs(args.timeout));
+    let mut stream = connect_any(&addresses, &deadline)
         .step(format!("connect to {} port {}", args.host, args.port))
         .hint(OFFLINE)?;
     println!("Connected to {} port {}", args.host, args.port);
@@ -107,7 +108,7 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
 
     // A write only blocks when the peer stops reading, but then it could block forever.
     stream
-        .set_write_timeout(Some(timeout))
+        .set_write_timeout(Some(deadline.left()?))
         .step("set the write timeout")?;
     let request = format!(
         "GET {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
@@ -116,6 +117,7 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
     );
     stream
         .write_all(request.as_bytes())
+        .map_err(|error| deadline.explain(error))
         .step("send the request")
         .hint(OFFLINE)?;
     println!("Sent {} bytes:", request.len());
@@ -126,15 +128,16 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
-/// Tries each address in turn and returns the first connection; if none answers, the last
-/// address's error.
-fn connect_any(addresses: &[SocketAddr], timeout: Duration) -> io::Result<TcpStream> {
+/// Tries each address in turn, each for the time left before the deadline, and returns the
+/// first connection; if none answers, the last address's error.
+fn connect_any(addresses: &[SocketAddr], deadline: &Deadline) -> io::Result<TcpStream> {
     let mut last_error = io::Error::new(io::ErrorKind::NotFound, "the name has no addresses");
     for address in addresses {
         // Creates a socket of the address's family (IPv4 or IPv6), then connects it.
-        match TcpStream::connect_timeout(address, timeout) {
+        match TcpStream::connect_timeout(address, deadline.left()?) {
             Ok(stream) => return Ok(stream),
             Err(error) => {
+                let error = deadline.explain(error);
                 println!("  {address}: {error}");
                 last_error = error;
             }

@@ -65,7 +65,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use netutil::cli::{Hint, StepExt};
+use netutil::cli::{Deadline, Hint, StepExt};
 use netutil::http::{self, Limits, Method, ResponseParser};
 
 const OFFLINE: &str = "offline? start `python3 -m http.server -b 127.0.0.1 8000` in another \
@@ -83,7 +83,7 @@ struct Args {
     /// The path to ask for.
     #[arg(default_value = "/", value_parser = |path: &str| http::check_path(path).map(|()| path.to_owned()))]
     path: String,
-    /// Seconds to wait for each address to answer, and for each write and read.
+    /// Seconds the whole run may take, however the server answers.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
     timeout: u64,
     /// Print the body too, after the headers.
@@ -109,8 +109,9 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
         println!("  {}", address.ip());
     }
 
-    let timeout = Duration::from_secs(args.timeout);
-    let mut stream = connect_any(&addresses, timeout)
+    // --timeout bounds the whole run: every wait below gets what is left of it.
+    let deadline = Deadline::after(Duration::from_secs(args.timeout));
+    let mut stream = connect_any(&addresses, &deadline)
         .step(format!("connect to {} port {}", args.host, args.port))
         .hint(OFFLINE)?;
     println!("Connected to {} port {}", args.host, args.port);
@@ -122,7 +123,7 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
 
     // A write only blocks when the peer stops reading, but then it could block forever.
     stream
-        .set_write_timeout(Some(timeout))
+        .set_write_timeout(Some(deadline.left()?))
         .step("set the write timeout")?;
     let request = format!(
         "GET {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
@@ -131,6 +132,7 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
     );
     stream
         .write_all(request.as_bytes())
+        .map_err(|error| deadline.explain(error))
         .step("send the request")
         .hint(OFFLINE)?;
     println!("Sent {} bytes:", request.len());
@@ -139,16 +141,20 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
         println!("  {}", line.escape_debug());
     }
 
-    // Without a read timeout, a server that accepts and never answers hangs the client.
-    stream
-        .set_read_timeout(Some(timeout))
-        .step("set the read timeout")?;
     let mut parser = ResponseParser::new(Method::Get, Limits::default());
     let mut buffer = [0; 4096];
     let (mut received, mut reads) = (0, 0);
     let response = loop {
+        // Without a read timeout, a server that accepts and never answers hangs the client;
+        // with the time left as the timeout, one that answers a byte a second cannot either.
+        stream
+            .set_read_timeout(Some(deadline.left()?))
+            .step("set the read timeout")?;
         // A read waits until at least one byte is there, then returns what has arrived.
-        let count = stream.read(&mut buffer).map_err(http::Error::Receive)?;
+        let count = stream
+            .read(&mut buffer)
+            .map_err(|error| deadline.explain(error))
+            .step("receive the response")?;
         reads += 1;
         received += count;
         // An empty read means the server closed: the end of a body that has no length, and
@@ -177,15 +183,16 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
-/// Tries each address in turn and returns the first connection; if none answers, the last
-/// address's error.
-fn connect_any(addresses: &[SocketAddr], timeout: Duration) -> io::Result<TcpStream> {
+/// Tries each address in turn, each for the time left before the deadline, and returns the
+/// first connection; if none answers, the last address's error.
+fn connect_any(addresses: &[SocketAddr], deadline: &Deadline) -> io::Result<TcpStream> {
     let mut last_error = io::Error::new(io::ErrorKind::NotFound, "the name has no addresses");
     for address in addresses {
         // Creates a socket of the address's family (IPv4 or IPv6), then connects it.
-        match TcpStream::connect_timeout(address, timeout) {
+        match TcpStream::connect_timeout(address, deadline.left()?) {
             Ok(stream) => return Ok(stream),
             Err(error) => {
+                let error = deadline.explain(error);
                 println!("  {address}: {error}");
                 last_error = error;
             }

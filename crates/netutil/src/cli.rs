@@ -27,7 +27,7 @@ use std::error::Error;
 use std::fmt;
 use std::io;
 use std::process::ExitCode;
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 /// Any error that can cross threads, as [`Failure`] keeps it.
 pub type BoxError = Box<dyn Error + Send + Sync>;
@@ -117,6 +117,78 @@ impl<T> Hint<T> for Result<T, Failure> {
 pub fn ctime(time: SystemTime) -> String {
     let local: chrono::DateTime<chrono::Local> = time.into();
     local.format("%a %b %e %H:%M:%S %Y").to_string()
+}
+
+/// The deadline of a whole run: a client's `--timeout` bounds everything it does, not each
+/// call, so a peer that answers one byte at a time cannot keep it running.
+///
+/// Before each blocking call, ask [`Deadline::left`] for the time that remains and give it to
+/// `set_read_timeout`, `set_write_timeout` or `connect_timeout`; once nothing is left it is an
+/// error. [`Deadline::explain`] rewords the timeout of a call as the run's.
+///
+/// ```
+/// use std::time::Duration;
+/// use netutil::cli::Deadline;
+///
+/// let deadline = Deadline::after(Duration::from_secs(5));
+/// assert!(deadline.left()? <= Duration::from_secs(5));
+/// let expired = Deadline::after(Duration::ZERO);
+/// assert_eq!(expired.left().unwrap_err().to_string(), "gave up after 0ns: the time --timeout allows for the whole run");
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Deadline {
+    end: Instant,
+    total: Duration,
+}
+
+impl Deadline {
+    /// The deadline `total` from now.
+    pub fn after(total: Duration) -> Self {
+        Deadline {
+            end: Instant::now() + total,
+            total,
+        }
+    }
+
+    /// The whole time allowed, as given to [`Deadline::after`].
+    pub fn total(&self) -> Duration {
+        self.total
+    }
+
+    /// The time left, never zero (the socket calls refuse a zero timeout); a `TimedOut` error
+    /// once the deadline has passed.
+    pub fn left(&self) -> io::Result<Duration> {
+        let left = self.end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(self.expired());
+        }
+        Ok(left)
+    }
+
+    /// `error` as the deadline's own when it is a timeout (`WouldBlock` on Unix, `TimedOut` on
+    /// Windows) and the deadline has passed; any other error as it is.
+    pub fn explain(&self, error: io::Error) -> io::Error {
+        let timed_out = matches!(
+            error.kind(),
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+        );
+        if timed_out && Instant::now() >= self.end {
+            self.expired()
+        } else {
+            error
+        }
+    }
+
+    fn expired(&self) -> io::Error {
+        io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!(
+                "gave up after {:?}: the time --timeout allows for the whole run",
+                self.total
+            ),
+        )
+    }
 }
 
 /// Ends a lesson: on success exit code 0; on failure one line `error: …`, one line `hint: …`
