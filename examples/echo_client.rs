@@ -57,9 +57,8 @@ use std::thread;
 use std::time::Duration;
 
 use clap::Parser;
-use netutil::cli::{Failure, StepExt};
+use netutil::cli::{Deadline, Failure, StepExt};
 use netutil::lookup;
-use netutil::server::explain_timeout;
 
 /// Chunks are printed one by one up to this many; beyond, one summary line.
 const MAX_PRINTED_CHUNKS: usize = 32;
@@ -85,7 +84,8 @@ struct Args {
     /// Read the echo in chunks of at most this many bytes.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..))]
     chunk: u32,
-    /// Seconds to wait for the connection, and for each chunk of the echo.
+    /// Seconds the whole exchange may take (connect, send, and the whole echo), whatever the
+    /// server does.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     timeout: u64,
 }
@@ -107,27 +107,18 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
         }
         (None, false) => args.message.as_bytes().to_vec(),
     };
-    let timeout = Duration::from_secs(args.timeout);
-    let stream = connect(&args.host, args.port, timeout)?;
-    stream
-        .set_read_timeout(Some(timeout))
-        .step("set a read timeout")?;
-    stream
-        .set_write_timeout(Some(timeout))
-        .step("set a write timeout")?;
+    // --timeout bounds the whole exchange: every wait gets what is left of it, so a server
+    // that echoes one byte a second cannot keep the client running.
+    let deadline = Deadline::after(Duration::from_secs(args.timeout));
+    let stream = connect(&args.host, args.port, &deadline)?;
     println!("sending {} bytes", message.len());
 
     // Send on a second thread while this one reads the echo (see the header: one thread
     // doing both deadlocks on large messages). A scoped thread may borrow the stream and
     // the message, and is joined before the scope ends.
     let (sent, echo) = thread::scope(|scope| {
-        let sender = scope.spawn(|| {
-            let mut writer = &stream;
-            writer.write_all(&message)?;
-            // Nothing more to send: the server reads end of stream after our last byte.
-            stream.shutdown(Shutdown::Write)
-        });
-        let echo = receive(&stream, message.len(), args.chunk as usize, timeout);
+        let sender = scope.spawn(|| send(&stream, &message, &deadline));
+        let echo = receive(&stream, message.len(), args.chunk as usize, &deadline);
         // If reading failed, the server may have stopped reading too: unblock the sender.
         if echo.is_err() {
             let _ = stream.shutdown(Shutdown::Both);
@@ -138,38 +129,68 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
         (sent, echo)
     });
     let echo = echo?;
-    sent.map_err(|error| explain_timeout(error, timeout))
-        .step("send the message")?;
-    check(&message, &echo)
+    // A wrong byte says the most about what the server did, so it is reported first.
+    check(&message, &echo.bytes)?;
+    if let Some(problem) = echo.problem {
+        return Err(problem.into());
+    }
+    sent.step("send the message")?;
+    println!(
+        "the echo matches: {} bytes sent, {} bytes received",
+        message.len(),
+        echo.bytes.len()
+    );
+    Ok(())
 }
 
 /// Connects to `host`:`port`, trying each address the name resolves to.
-fn connect(host: &str, port: u16, timeout: Duration) -> Result<TcpStream, Box<dyn Error>> {
+fn connect(host: &str, port: u16, deadline: &Deadline) -> Result<TcpStream, Box<dyn Error>> {
     let mut last_error = None;
     for ip in lookup::resolve(host)? {
         let addr = SocketAddr::new(ip, port);
-        match TcpStream::connect_timeout(&addr, timeout) {
+        match TcpStream::connect_timeout(&addr, deadline.left()?) {
             Ok(stream) => {
                 println!("connected to {addr}");
                 return Ok(stream);
             }
-            Err(error) => last_error = Some(explain_timeout(error, timeout)),
+            Err(error) => last_error = Some(deadline.explain(error)),
         }
     }
     let error = last_error.unwrap_or_else(|| io::ErrorKind::AddrNotAvailable.into());
-    let failure = Failure::new(format!("connect to {host} port {port}"), error)
-        .with_hint("start the echo server first: cargo run --example echo_server");
+    let failure = Failure::new(format!("connect to {host} port {port}"), error).with_hint(format!(
+        "start the echo server first: echo_server --port {port}"
+    ));
     Err(failure.into())
 }
 
-/// Reads exactly `expected` bytes in chunks of at most `chunk` bytes, then makes sure the
+/// Sends `message` and half-closes, each write waiting at most until the deadline.
+fn send(stream: &TcpStream, message: &[u8], deadline: &Deadline) -> io::Result<()> {
+    let mut writer = stream;
+    // Pieces of 64 KiB, so that the write timeout is renewed with the time left.
+    for piece in message.chunks(64 * 1024) {
+        stream.set_write_timeout(Some(deadline.left()?))?;
+        writer
+            .write_all(piece)
+            .map_err(|error| deadline.explain(error))?;
+    }
+    // Nothing more to send: the server reads end of stream after our last byte.
+    stream.shutdown(Shutdown::Write)
+}
+
+/// What came back: the bytes, and what was wrong besides them, if anything.
+struct Echo {
+    bytes: Vec<u8>,
+    problem: Option<String>,
+}
+
+/// Reads up to `expected` bytes in chunks of at most `chunk` bytes, then makes sure the
 /// server sends nothing more.
 fn receive(
     stream: &TcpStream,
     expected: usize,
     chunk: usize,
-    timeout: Duration,
-) -> Result<Vec<u8>, Box<dyn Error>> {
+    deadline: &Deadline,
+) -> Result<Echo, Box<dyn Error>> {
     let print_chunks = expected.div_ceil(chunk) <= MAX_PRINTED_CHUNKS;
     let mut reader = stream;
     let mut echo = Vec::with_capacity(expected);
@@ -177,14 +198,20 @@ fn receive(
     let mut reads = 0u64;
     while echo.len() < expected {
         let wanted = chunk.min(expected - echo.len());
+        stream
+            .set_read_timeout(Some(deadline.left()?))
+            .step("set a read timeout")?;
         // Up to `wanted` bytes: a read returns what has arrived, maybe fewer.
         let received = match reader.read(&mut buffer[..wanted]) {
             Ok(0) => {
-                return Err(format!(
+                let problem = format!(
                     "the server closed the connection after echoing {} of {expected} bytes",
                     echo.len()
-                )
-                .into());
+                );
+                return Ok(Echo {
+                    bytes: echo,
+                    problem: Some(problem),
+                });
             }
             Ok(received) => received,
             Err(error) => {
@@ -192,7 +219,7 @@ fn receive(
                     "receive the echo ({} of {expected} bytes so far)",
                     echo.len()
                 );
-                return Err(Failure::new(step, explain_timeout(error, timeout)).into());
+                return Err(Failure::new(step, deadline.explain(error)).into());
             }
         };
         let data = &buffer[..received];
@@ -210,14 +237,19 @@ fn receive(
     }
     // An echo server that got our end of stream closes after the echo: anything more is wrong.
     // A server that keeps the connection open is fine too, so this waits only briefly.
+    let brief = Duration::from_millis(500).min(deadline.left().unwrap_or(Duration::from_millis(1)));
     stream
-        .set_read_timeout(Some(Duration::from_millis(500)))
+        .set_read_timeout(Some(brief))
         .step("set a read timeout")?;
     let mut extra = [0u8; 1];
-    if let Ok(1) = reader.read(&mut extra) {
-        return Err("the server sent more bytes than it received".into());
-    }
-    Ok(echo)
+    let problem = match reader.read(&mut extra) {
+        Ok(1) => Some("the server sent more bytes than it received".to_owned()),
+        _ => None,
+    };
+    Ok(Echo {
+        bytes: echo,
+        problem,
+    })
 }
 
 /// Compares the echo with the message, naming the first byte that differs.
@@ -229,10 +261,5 @@ fn check(message: &[u8], echo: &[u8]) -> Result<(), Box<dyn Error>> {
         )
         .into());
     }
-    println!(
-        "the echo matches: {} bytes sent, {} bytes received",
-        message.len(),
-        echo.len()
-    );
     Ok(())
 }

@@ -172,6 +172,24 @@ fn echo_client_notices_an_echo_that_sends_too_much() {
 }
 
 #[test]
+fn echo_client_names_the_first_byte_when_the_server_greets_first() {
+    // server_05 greets, then answers "OK..." + the line: more bytes than sent, and the first
+    // byte already differs. The byte is the more useful answer.
+    assert_eq!(
+        echo_client_error_against(|bytes| [b"Welcome to the server\n".as_slice(), &bytes].concat()),
+        "error: the echo differs from the message at byte 0: sent 0x54, received 0x57"
+    );
+}
+
+#[test]
+fn echo_client_names_the_first_byte_even_when_the_echo_stops_short() {
+    assert_eq!(
+        echo_client_error_against(|bytes| bytes[..20].to_ascii_lowercase()),
+        "error: the echo differs from the message at byte 0: sent 0x54, received 0x74"
+    );
+}
+
+#[test]
 fn echo_client_without_a_server_fails_in_one_sentence() {
     let free = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = free.local_addr().unwrap().port().to_string();
@@ -187,7 +205,8 @@ fn echo_client_without_a_server_fails_in_one_sentence() {
     );
     assert_eq!(
         lines.next(),
-        Some("hint: start the echo server first: cargo run --example echo_server")
+        Some(format!("hint: start the echo server first: echo_server --port {port}").as_str()),
+        "the hint names the program, not a cargo command that fails in a homework project"
     );
 }
 
