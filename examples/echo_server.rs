@@ -40,13 +40,14 @@
 
 use std::error::Error;
 use std::io::{self, Read, Write};
-use std::net::{IpAddr, SocketAddr, TcpStream};
+use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
 use netutil::cli::StepExt;
-use netutil::server::{self, BindOptions, Event, Server};
+use netutil::server::{self, BindOptions, Connection, Event, MinRate, Server};
+use netutil::{elog, log};
 
 /// Echo every byte each client sends back to it, until the client closes.
 #[derive(Parser)]
@@ -64,6 +65,14 @@ struct Args {
     /// Seconds a client may stay silent before it is disconnected.
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     idle_timeout: u64,
+    /// Bytes (received plus echoed) a client must move in each --rate-window, or it is
+    /// disconnected as too slow: one byte every few seconds would hold a seat forever. 0: no
+    /// minimum.
+    #[arg(long, default_value_t = 64)]
+    min_rate: u64,
+    /// Seconds in each window of --min-rate.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    rate_window: u64,
 }
 
 fn main() -> ExitCode {
@@ -75,14 +84,20 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
     let addr = SocketAddr::new(args.host, args.port);
     let listener = server::bind(addr, &BindOptions::default())?;
     let idle_timeout = Duration::from_secs(args.idle_timeout);
+    let min_rate = MinRate {
+        bytes: args.min_rate,
+        window: Duration::from_secs(args.rate_window),
+    };
     let server = Server::new(listener)
         .step("prepare the server")?
         .max_connections(args.max_clients as usize)
         .idle_timeout(Some(idle_timeout))
-        // Busy clients, idle clients dropped, accept failures: one line each.
+        .min_rate(Some(min_rate))
+        // Busy clients, idle or slow clients dropped, accept failures: one line each. log!
+        // never blocks or panics: a log nobody reads must not stop the server.
         .on_event(|event| match event {
-            Event::AcceptFailed { .. } => eprintln!("{event}"),
-            _ => println!("{event}"),
+            Event::AcceptFailed { .. } => elog!("{event}"),
+            _ => log!("{event}"),
         });
 
     // The first Ctrl-C stops accepting and lets live clients finish; a second quits at once.
@@ -95,25 +110,32 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
     .step("install the Ctrl-C handler")?;
 
     let bound = server.local_addr().step("read the bound address")?;
-    println!(
-        "listening on {bound} (at most {} clients, idle timeout {idle_timeout:?})",
+    let rate = match args.min_rate {
+        0 => "no minimum rate".to_owned(),
+        bytes => format!("at least {bytes} bytes per {:?}", min_rate.window),
+    };
+    log!(
+        "listening on {bound} (at most {} clients, idle timeout {idle_timeout:?}, {rate})",
         args.max_clients
     );
-    let summary = server.serve(|stream, peer| {
-        println!("{peer} connected");
-        let echoed = echo(stream)?;
-        println!("{peer} left: echoed {echoed} bytes");
+    let summary = server.serve(|connection, peer| {
+        log!("{peer} connected");
+        let echoed = echo(connection)?;
+        log!("{peer} left: echoed {echoed} bytes");
         Ok(())
     });
-    println!(
+    log!(
         "server stopped: {} clients served, {} turned away, {} cut off",
-        summary.accepted, summary.rejected, summary.cut_off
+        summary.accepted,
+        summary.rejected,
+        summary.cut_off
     );
     Ok(())
 }
 
 /// Sends back everything `stream` receives until the client closes; returns the byte count.
-fn echo(stream: &TcpStream) -> io::Result<u64> {
+/// The server's limits apply to every read and write.
+fn echo(stream: &Connection) -> io::Result<u64> {
     // The buffer starts at 16 KiB and doubles, up to 64 KiB, each time a read fills it: a
     // thousand clients sending short messages then cost 16 KiB each, while a bulk stream soon
     // moves 64 KiB per system call.

@@ -6,9 +6,12 @@ mod support;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use support::{RunningServer, TempDir, binary_payload, lesson, run_lesson, run_with_input};
+use support::{
+    ChildGuard, RunningServer, TempDir, binary_payload, lesson, listening_address, run_lesson,
+    run_with_input,
+};
 
 const PATIENCE: Duration = Duration::from_secs(30);
 
@@ -239,5 +242,194 @@ fn echo_server_drops_an_idle_client() {
     assert_eq!(
         server.wait_for_line("idle", PATIENCE).unwrap(),
         format!("{peer} dropped: idle for too long")
+    );
+}
+
+#[test]
+fn echo_server_cuts_off_a_trickling_client_and_seats_the_next_one() {
+    let window = Duration::from_secs(2);
+    let server = RunningServer::start(
+        "echo_server",
+        &[
+            "--port",
+            "0",
+            "--max-clients",
+            "1",
+            "--min-rate",
+            "64",
+            "--rate-window",
+            "2",
+        ],
+    );
+    let addr = server.addr;
+    let trickler = TcpStream::connect(addr).unwrap();
+    trickler.set_read_timeout(Some(PATIENCE)).unwrap();
+    let peer = trickler.local_addr().unwrap();
+    // The first byte's echo proves the trickler holds the only seat.
+    (&trickler).write_all(b"x").unwrap();
+    let mut first = [0u8; 1];
+    (&trickler).read_exact(&mut first).unwrap();
+    let seated = Instant::now();
+    // One byte every 250 ms: never silent, so the idle timeout alone would never end it.
+    let sender = {
+        let trickler = trickler.try_clone().unwrap();
+        thread::spawn(move || {
+            while seated.elapsed() < PATIENCE && (&trickler).write_all(b"x").is_ok() {
+                thread::sleep(Duration::from_millis(250));
+            }
+        })
+    };
+    // A client that talks normally keeps trying until it gets the seat.
+    let served_after = loop {
+        assert!(seated.elapsed() < PATIENCE, "no client got the seat");
+        let client = TcpStream::connect(addr).unwrap();
+        client.set_read_timeout(Some(PATIENCE)).unwrap();
+        (&client).write_all(b"hello").unwrap();
+        let mut reply = [0u8; 5];
+        if (&client).read_exact(&mut reply).is_ok() && &reply == b"hello" {
+            break seated.elapsed();
+        }
+        thread::sleep(Duration::from_millis(100));
+    };
+    assert!(
+        served_after < window + Duration::from_secs(2),
+        "the next client waited {served_after:?}"
+    );
+    let mut rest = Vec::new();
+    let _ = (&trickler).read_to_end(&mut rest);
+    let said = String::from_utf8_lossy(&rest);
+    assert!(
+        said.contains("Too slow: ") && said.ends_with("fewer than the 64 required. Bye\n"),
+        "the trickler is told why: {said:?}"
+    );
+    let logged = server.wait_for_line("too slow", PATIENCE).unwrap();
+    assert!(
+        logged.starts_with(&format!("{peer} dropped: too slow: ")),
+        "{logged}"
+    );
+    sender.join().unwrap();
+}
+
+#[test]
+fn echo_server_keeps_a_client_that_types_a_line_now_and_then() {
+    let server = RunningServer::start(
+        "echo_server",
+        &["--port", "0", "--min-rate", "64", "--rate-window", "2"],
+    );
+    let client = TcpStream::connect(server.addr).unwrap();
+    client.set_read_timeout(Some(PATIENCE)).unwrap();
+    // A line of 33 bytes every 800 ms, as a person pasting lines: 66+ bytes each way a window.
+    for _ in 0..8 {
+        let line = b"a line a person typed, and Enter\n";
+        (&client).write_all(line).unwrap();
+        let mut echo = vec![0u8; line.len()];
+        (&client).read_exact(&mut echo).unwrap();
+        assert_eq!(echo, line);
+        thread::sleep(Duration::from_millis(800));
+    }
+}
+
+/// Starts echo_server with its stdout a pipe; returns the process, its stdout (the
+/// `listening on` line already read) and the address.
+fn echo_server_with_piped_stdout() -> (ChildGuard, std::process::ChildStdout, SocketAddr) {
+    use std::process::Stdio;
+    let mut command = lesson("echo_server", &["--port", "0"]);
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = ChildGuard::spawn(command);
+    let mut stdout = child.0.stdout.take().unwrap();
+    // Byte by byte, so that nothing after the first line is read.
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    while byte != *b"\n" {
+        stdout.read_exact(&mut byte).unwrap();
+        line.push(byte[0]);
+    }
+    let line = String::from_utf8(line).unwrap();
+    let addr = listening_address(line.lines().next().unwrap()).unwrap();
+    (child, stdout, addr)
+}
+
+fn assert_echoes(addr: SocketAddr, message: &[u8]) {
+    let client = TcpStream::connect(addr).unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    (&client).write_all(message).unwrap();
+    client.shutdown(Shutdown::Write).unwrap();
+    let mut echo = Vec::new();
+    (&client).read_to_end(&mut echo).unwrap();
+    assert_eq!(echo, message);
+}
+
+fn assert_still_running_without_a_panic(child: &mut ChildGuard) {
+    assert!(child.0.try_wait().unwrap().is_none(), "the server exited");
+    let _ = child.0.kill();
+    let _ = child.0.wait();
+    let mut stderr = String::new();
+    child
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn echo_server_serves_on_after_its_log_reader_goes_away() {
+    // As `echo_server | head -n 1`: the reader closes the pipe after the first line.
+    let (mut child, stdout, addr) = echo_server_with_piped_stdout();
+    drop(stdout);
+    for _ in 0..3 {
+        assert_echoes(addr, b"still here");
+    }
+    assert_still_running_without_a_panic(&mut child);
+}
+
+#[test]
+fn echo_server_serves_on_when_nobody_reads_its_log() {
+    // The pipe stays open, unread: after about 64 KiB of log a blocking print would stop.
+    let (mut child, _stdout, addr) = echo_server_with_piped_stdout();
+    for _ in 0..3000 {
+        assert_echoes(addr, b"x");
+    }
+    assert_still_running_without_a_panic(&mut child);
+}
+
+// Signals are a Unix notion; Windows has no SIGTERM to send.
+#[cfg(unix)]
+#[test]
+fn echo_server_stops_gracefully_on_sigterm() {
+    let (mut server, _) = echo_server();
+    let live = TcpStream::connect(server.addr).unwrap();
+    live.set_read_timeout(Some(PATIENCE)).unwrap();
+    (&live).write_all(b"a").unwrap();
+    let mut echo = [0u8; 1];
+    (&live).read_exact(&mut echo).unwrap();
+    // SIGTERM (kill, systemctl stop, docker stop) starts the same drain as Ctrl-C ...
+    let pid = server.child.0.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status();
+    assert!(killed.unwrap().success());
+    assert!(
+        server
+            .wait_for_line("stopped accepting", PATIENCE)
+            .is_some()
+    );
+    // ... the live client is still served, and when it leaves the server ends cleanly.
+    (&live).write_all(b"b").unwrap();
+    (&live).read_exact(&mut echo).unwrap();
+    assert_eq!(&echo, b"b");
+    drop(live);
+    let status = server
+        .child
+        .wait_timeout(PATIENCE)
+        .expect("the server stops");
+    assert!(status.success(), "{status:?}");
+    assert_eq!(
+        server.wait_for_line("server stopped", PATIENCE).unwrap(),
+        "server stopped: 1 clients served, 0 turned away, 0 cut off"
     );
 }

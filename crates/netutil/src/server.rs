@@ -7,9 +7,12 @@
 //!   on request, one IPv6 socket that also takes IPv4 clients.
 //! - [`Server`] accepts connections and runs a handler on a thread per connection. It keeps
 //!   the limits a server on a real network needs: at most N live connections (client N+1 gets
-//!   a one-line "busy" reply and is closed), an idle timeout per connection, a pause after
-//!   `accept` fails for lack of resources (too many open files must not spin the CPU), and a
-//!   graceful shutdown that stops accepting and lets live clients finish, up to a grace period.
+//!   a one-line "busy" reply and is closed), an idle timeout per connection, a minimum
+//!   transfer rate (a client trickling a byte now and then cannot hold a seat forever), a
+//!   pause after `accept` fails for lack of resources (too many open files must not spin the
+//!   CPU), and a graceful shutdown that stops accepting and lets live clients finish, up to a
+//!   grace period.
+//! - [`Connection`] is what a handler reads and writes: the client's stream with those limits.
 //! - [`ShutdownHandle`] stops it from another thread: a Ctrl-C handler or a test.
 //! - Small pieces the lessons share: [`AcceptBackoff`] (the pause after a failed `accept`),
 //!   [`hang_up`] (a last line that survives the close), [`is_timeout`] and
@@ -56,6 +59,7 @@ pub use bind::{BindError, BindOptions, bind};
 pub use shutdown::ShutdownHandle;
 
 use std::collections::HashMap;
+use std::error::Error;
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -224,6 +228,12 @@ impl fmt::Display for Event<'_> {
             Event::AcceptFailed { error, retry_in } => {
                 write!(f, "accept failed ({error}); retrying in {retry_in:?}")
             }
+            Event::ConnectionFailed { peer, error } if TooSlow::find(error).is_some() => {
+                write!(f, "{peer} dropped: {error}")
+            }
+            Event::ConnectionFailed { peer, error } if StoppedReading::find(error).is_some() => {
+                write!(f, "{peer} dropped: {error}")
+            }
             Event::ConnectionFailed { peer, error } if is_timeout(error) => {
                 write!(f, "{peer} dropped: idle for too long")
             }
@@ -255,24 +265,33 @@ pub struct Server {
     listener: TcpListener,
     shutdown: ShutdownHandle,
     max_connections: usize,
-    idle_timeout: Option<Duration>,
+    limits: Limits,
     grace_period: Duration,
     busy_message: Vec<u8>,
     events: EventSink,
+    /// The stack size of connection threads; only tests set it, to make spawning fail.
+    #[cfg(test)]
+    thread_stack: Option<usize>,
 }
 
 impl Server {
-    /// A server for `listener` with the defaults: 256 connections, 60 s idle timeout,
-    /// 5 s grace period, and the busy message `Server busy: too many clients, try again later`.
+    /// A server for `listener` with the defaults: 256 connections, 60 s idle timeout, a
+    /// minimum rate of 64 bytes a minute ([`MinRate::default`]), 5 s grace period, and the
+    /// busy message `Server busy: too many clients, try again later`.
     pub fn new(listener: TcpListener) -> io::Result<Self> {
         Ok(Server {
             shutdown: ShutdownHandle::new(&listener)?,
             listener,
             max_connections: 256,
-            idle_timeout: Some(Duration::from_secs(60)),
+            limits: Limits {
+                idle_timeout: Some(Duration::from_secs(60)),
+                min_rate: Some(MinRate::default()),
+            },
             grace_period: Duration::from_secs(5),
             busy_message: b"Server busy: too many clients, try again later\n".to_vec(),
             events: Arc::new(|_: &Event<'_>| {}),
+            #[cfg(test)]
+            thread_stack: None,
         })
     }
 
@@ -285,7 +304,14 @@ impl Server {
     /// How long a connection may stay silent (or not read what it is sent) before its reads
     /// and writes fail with a timeout (see [`is_timeout`]). `None` or zero: no limit.
     pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.idle_timeout = timeout.filter(|timeout| !timeout.is_zero());
+        self.limits.idle_timeout = timeout.filter(|timeout| !timeout.is_zero());
+        self
+    }
+
+    /// The least a connection must move (bytes received plus bytes sent) in each window of
+    /// time, or it is cut off as too slow: see [`MinRate`]. `None`: no minimum.
+    pub fn min_rate(mut self, rate: Option<MinRate>) -> Self {
+        self.limits.min_rate = rate.filter(|rate| rate.bytes > 0 && !rate.window.is_zero());
         self
     }
 
@@ -321,14 +347,15 @@ impl Server {
     /// a shutdown is requested; then stops accepting, waits for live connections up to the
     /// grace period, closes the ones left, and returns what it did.
     ///
-    /// The stream reaches the handler with the idle timeout set for reads and writes; read
-    /// and write through it directly (`&TcpStream` implements `Read` and `Write`). The server
+    /// The handler reads and writes through a [`Connection`] (`&Connection` implements
+    /// `Read` and `Write`), which applies the idle timeout and the minimum rate. The server
     /// keeps the stream so that it can close it when a shutdown's grace period ends; the
     /// connection closes when the handler returns. An error the handler returns is reported
-    /// as [`Event::ConnectionFailed`]; it never stops the server.
+    /// as [`Event::ConnectionFailed`]; it never stops the server. A client cut off as too
+    /// slow is told so in one line first.
     pub fn serve<H>(self, handler: H) -> Summary
     where
-        H: Fn(&TcpStream, SocketAddr) -> io::Result<()> + Send + Sync + 'static,
+        H: Fn(&Connection, SocketAddr) -> io::Result<()> + Send + Sync + 'static,
     {
         let handler = Arc::new(handler);
         let live = Arc::new(Connections::default());
@@ -364,22 +391,36 @@ impl Server {
                 }
             };
             summary.accepted += 1;
-            let setup = slot
-                .stream
-                .set_read_timeout(self.idle_timeout)
-                .and_then(|()| slot.stream.set_write_timeout(self.idle_timeout));
+            let stream = slot.stream.clone();
+            let connection = Connection::new(slot.stream.clone(), self.limits);
             let (handler, events) = (handler.clone(), self.events.clone());
-            let spawned = thread::Builder::new()
-                .name(format!("client {peer}"))
-                .spawn(move || {
-                    if let Err(error) = setup.and_then(|()| handler(&slot.stream, peer)) {
-                        events(&Event::ConnectionFailed {
-                            peer,
-                            error: &error,
-                        });
+            let builder = thread::Builder::new().name(format!("client {peer}"));
+            #[cfg(test)]
+            let builder = match self.thread_stack {
+                Some(size) => builder.stack_size(size),
+                None => builder,
+            };
+            let spawned = builder.spawn(move || {
+                // Owned by the thread: the seat is given back when the thread ends.
+                let _slot = slot;
+                if let Err(error) = handler(&connection, peer) {
+                    if let Some(too_slow) = TooSlow::find(&error) {
+                        let words = format!(
+                            "Too slow: {} bytes in {:?}, fewer than the {} required. Bye\n",
+                            too_slow.moved, too_slow.min_rate.window, too_slow.min_rate.bytes
+                        );
+                        hang_up(connection.stream(), words.as_bytes(), Duration::ZERO);
                     }
-                });
+                    events(&Event::ConnectionFailed {
+                        peer,
+                        error: &error,
+                    });
+                }
+            });
             if let Err(error) = spawned {
+                // No thread (a limit on processes, or no memory): for the client this is the
+                // same as a full server, so it gets the same line instead of a silent close.
+                hang_up(&stream, &self.busy_message, Duration::ZERO);
                 (self.events)(&Event::ConnectionFailed {
                     peer,
                     error: &error,
@@ -403,6 +444,235 @@ impl Server {
             live.wait_until_empty(Duration::from_secs(1));
         }
         summary
+    }
+}
+
+/// The limits a [`Server`] puts on each connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Limits {
+    idle_timeout: Option<Duration>,
+    min_rate: Option<MinRate>,
+}
+
+/// The least a connection must move to keep its seat: `bytes` (received plus sent) in every
+/// `window` of time, counted from when it connected.
+///
+/// Why a rate: an idle timeout is a limit per read, so a client that sends one byte every few
+/// seconds is never idle, and a few hundred of them hold every seat of a server forever (the
+/// "slowloris" attack). With a minimum rate such a client is cut off after one window, and
+/// its seat is free again.
+///
+/// The default, 64 bytes per 60 s window, is low on purpose: a person typing into `nc` sends
+/// a whole line at a time, and a couple of short lines a minute (with their echo, for an echo
+/// server) already make 64 bytes. Someone who stops typing altogether is the idle timeout's
+/// business, not this one's. The byte trickled every 4 s of a slowloris client makes 15.
+/// A transfer that is merely slow (a phone on a bad network) moves far more than 64 bytes a
+/// minute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MinRate {
+    /// Bytes that must be moved in each window.
+    pub bytes: u64,
+    /// The length of a window.
+    pub window: Duration,
+}
+
+impl Default for MinRate {
+    fn default() -> Self {
+        MinRate {
+            bytes: 64,
+            window: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Why a [`Connection`] was cut off: it moved fewer bytes in a window than [`MinRate`] asks.
+/// It travels inside an `io::Error` (kind `TimedOut`); [`TooSlow::find`] gets it back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooSlow {
+    /// The rate the connection did not keep.
+    pub min_rate: MinRate,
+    /// The bytes it moved in the window.
+    pub moved: u64,
+}
+
+impl TooSlow {
+    /// The `TooSlow` inside `error`, if that is what it is.
+    pub fn find(error: &io::Error) -> Option<&TooSlow> {
+        error.get_ref()?.downcast_ref()
+    }
+}
+
+impl fmt::Display for TooSlow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "too slow: {} bytes in {:?}, fewer than the {} required",
+            self.moved, self.min_rate.window, self.min_rate.bytes
+        )
+    }
+}
+
+impl Error for TooSlow {}
+
+/// Why a write of a [`Connection`] failed: the client did not read what it was sent for the
+/// whole idle timeout. It travels inside an `io::Error` (kind `TimedOut`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoppedReading {
+    /// The idle timeout that ran out.
+    pub after: Duration,
+}
+
+impl StoppedReading {
+    /// The `StoppedReading` inside `error`, if that is what it is.
+    pub fn find(error: &io::Error) -> Option<&StoppedReading> {
+        error.get_ref()?.downcast_ref()
+    }
+}
+
+impl fmt::Display for StoppedReading {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "stopped reading for {:?}", self.after)
+    }
+}
+
+impl Error for StoppedReading {}
+
+/// A client's connection as a [`Server`] hands it to the handler. Read and write through
+/// it (`&Connection` implements [`Read`] and [`Write`]): each read or write fails with a
+/// timeout (see [`is_timeout`]) after the idle timeout of silence, and with [`TooSlow`] when a
+/// window ends with fewer bytes moved than the minimum rate.
+///
+/// [`Connection::stream`] gives the socket itself, for its addresses or a `shutdown`; bytes
+/// read or written through it directly are not counted.
+#[derive(Debug)]
+pub struct Connection {
+    stream: Arc<TcpStream>,
+    limits: Limits,
+    state: Mutex<RateState>,
+}
+
+#[derive(Debug)]
+struct RateState {
+    window_start: Instant,
+    moved: u64,
+    /// The timeouts the socket has now: setting one is a system call, made only on a change.
+    read_timeout: Option<Duration>,
+    write_timeout: Option<Duration>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    Read,
+    Write,
+}
+
+impl Connection {
+    fn new(stream: Arc<TcpStream>, limits: Limits) -> Self {
+        Connection {
+            stream,
+            limits,
+            state: Mutex::new(RateState {
+                window_start: Instant::now(),
+                moved: 0,
+                read_timeout: None,
+                write_timeout: None,
+            }),
+        }
+    }
+
+    /// The socket, for its addresses or a `shutdown`.
+    pub fn stream(&self) -> &TcpStream {
+        &self.stream
+    }
+
+    fn state(&self) -> MutexGuard<'_, RateState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Sets the socket's timeout for the next `direction` call, after checking the rate: the
+    /// idle timeout still left for this call, or the end of the current window if sooner
+    /// (the rate is checked again when it ends).
+    fn prepare(&self, direction: Direction, idle_end: Option<Instant>) -> io::Result<()> {
+        let now = Instant::now();
+        let mut state = self.state();
+        let mut timeout = idle_end.map(|end| end.saturating_duration_since(now));
+        if let Some(rate) = self.limits.min_rate {
+            let window_end = state.window_start + rate.window;
+            if now >= window_end {
+                if state.moved < rate.bytes {
+                    let too_slow = TooSlow {
+                        min_rate: rate,
+                        moved: state.moved,
+                    };
+                    return Err(io::Error::new(io::ErrorKind::TimedOut, too_slow));
+                }
+                state.window_start = now;
+                state.moved = 0;
+            }
+            let window_left = (state.window_start + rate.window) - now;
+            timeout = Some(timeout.map_or(window_left, |idle| idle.min(window_left)));
+        }
+        // A zero timeout means "none" to the socket calls: the smallest real one instead.
+        let timeout = timeout.map(|timeout| timeout.max(Duration::from_millis(1)));
+        match direction {
+            Direction::Read if state.read_timeout != timeout => {
+                self.stream.set_read_timeout(timeout)?;
+                state.read_timeout = timeout;
+            }
+            Direction::Write if state.write_timeout != timeout => {
+                self.stream.set_write_timeout(timeout)?;
+                state.write_timeout = timeout;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Runs one read or write under the limits, counting the bytes it moved.
+    fn transfer(
+        &self,
+        direction: Direction,
+        mut call: impl FnMut(&TcpStream) -> io::Result<usize>,
+    ) -> io::Result<usize> {
+        let idle_end = self.limits.idle_timeout.map(|idle| Instant::now() + idle);
+        loop {
+            self.prepare(direction, idle_end)?;
+            match call(&self.stream) {
+                Ok(moved) => {
+                    self.state().moved += moved as u64;
+                    return Ok(moved);
+                }
+                Err(error) if is_timeout(&error) => {
+                    let idle_over = idle_end.is_some_and(|end| Instant::now() >= end);
+                    match (idle_over, direction, self.limits.idle_timeout) {
+                        (true, Direction::Write, Some(after)) => {
+                            let stopped = StoppedReading { after };
+                            return Err(io::Error::new(io::ErrorKind::TimedOut, stopped));
+                        }
+                        (true, _, _) => return Err(error),
+                        // The window ended first: check the rate, and go on waiting.
+                        (false, _, _) => {}
+                    }
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+}
+
+impl Read for &Connection {
+    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        self.transfer(Direction::Read, |mut stream| stream.read(buffer))
+    }
+}
+
+impl Write for &Connection {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.transfer(Direction::Write, |mut stream| stream.write(bytes))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 
@@ -576,6 +846,118 @@ mod tests {
         );
         assert!(started.elapsed() >= Duration::from_millis(300));
         assert_eq!(failed.recv_timeout(Duration::from_secs(5)), Ok(true));
+        shutdown.request();
+        running.join().unwrap();
+    }
+
+    #[test]
+    fn a_trickling_client_is_cut_off_after_one_window_and_told_why() {
+        let (failed_tx, failed) = mpsc::channel();
+        let failed_tx = Mutex::new(failed_tx);
+        let rate = MinRate {
+            bytes: 64,
+            window: Duration::from_millis(1500),
+        };
+        let (addr, shutdown, running) = start(|server| {
+            server
+                .max_connections(1)
+                .min_rate(Some(rate))
+                .on_event(move |event| {
+                    let _ = failed_tx.lock().unwrap().send(event.to_string());
+                })
+        });
+        let started = Instant::now();
+        let (trickler, mut reader) = connect(addr);
+        // One byte every 200 ms: never idle, but 8 bytes a window, far below 64.
+        let sender = thread::spawn(move || {
+            let mut trickler = trickler;
+            while trickler.write_all(b"x").is_ok() && started.elapsed() < Duration::from_secs(10) {
+                thread::sleep(Duration::from_millis(200));
+            }
+        });
+        let said = String::from_utf8(read_all(&mut reader)).unwrap();
+        let cut_after = started.elapsed();
+        assert!(
+            said.starts_with("Too slow: ") && said.ends_with(" fewer than the 64 required. Bye\n"),
+            "{said:?}"
+        );
+        assert!(
+            cut_after >= rate.window && cut_after < rate.window + Duration::from_secs(1),
+            "cut off after {cut_after:?}"
+        );
+        let event = failed.recv_timeout(Duration::from_secs(5)).unwrap();
+        assert!(event.contains("dropped: too slow: "), "{event}");
+        // The seat is free again: a client that talks at a normal pace gets it.
+        let (mut next, mut next_reader) = connect(addr);
+        assert_eq!(exchange(&mut next, &mut next_reader, "hello\n"), "hello\n");
+        drop((next, next_reader));
+        shutdown.request();
+        running.join().unwrap();
+        sender.join().unwrap();
+    }
+
+    #[test]
+    fn a_client_that_keeps_the_rate_keeps_its_seat() {
+        let rate = MinRate {
+            bytes: 12,
+            window: Duration::from_millis(500),
+        };
+        let (addr, shutdown, running) = start(|server| server.min_rate(Some(rate)));
+        let (mut client, mut reader) = connect(addr);
+        // 6 bytes out and 6 back every 100 ms: 60 bytes a window.
+        for _ in 0..20 {
+            assert_eq!(exchange(&mut client, &mut reader, "hello\n"), "hello\n");
+            thread::sleep(Duration::from_millis(100));
+        }
+        drop((client, reader));
+        shutdown.request();
+        running.join().unwrap();
+    }
+
+    #[test]
+    fn a_client_that_stops_reading_is_reported_as_such() {
+        let (failed_tx, failed) = mpsc::channel();
+        let failed_tx = Mutex::new(failed_tx);
+        let (addr, shutdown, running) = start(|server| {
+            server
+                .idle_timeout(Some(Duration::from_millis(500)))
+                .min_rate(None)
+                .on_event(move |event| {
+                    let _ = failed_tx.lock().unwrap().send(event.to_string());
+                })
+        });
+        let (mut client, _reader) = connect(addr);
+        // Lines the server echoes, never read back: its writes fill the buffers and stop.
+        let line = [b'x'; 1023]
+            .iter()
+            .chain(b"\n")
+            .copied()
+            .collect::<Vec<u8>>();
+        client
+            .set_write_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        while client.write_all(&line).is_ok() {}
+        let event = failed.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert!(
+            event.ends_with("dropped: stopped reading for 500ms"),
+            "{event}"
+        );
+        shutdown.request();
+        running.join().unwrap();
+    }
+
+    #[test]
+    fn a_client_whose_thread_cannot_start_gets_the_busy_line() {
+        let (addr, shutdown, running) = start(|mut server| {
+            // No machine has 64 TiB for a stack: the spawn fails.
+            server.thread_stack = Some(1 << 46);
+            server
+        });
+        let (_client, mut reader) = connect(addr);
+        assert_eq!(
+            read_all(&mut reader),
+            b"Server busy: too many clients, try again later\n"
+        );
         shutdown.request();
         running.join().unwrap();
     }
