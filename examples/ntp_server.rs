@@ -47,6 +47,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use netutil::cli::StepExt;
+use netutil::log;
 use netutil::ntp::wire::reference_id_from_text;
 use netutil::ntp::{Server, ServerConfig};
 
@@ -87,13 +88,16 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
     // Ctrl-C only raises a flag; the serving loop sees it within a tenth of a second and
     // returns, so the program ends normally instead of being killed mid-reply.
     let stop = server.shutdown_handle();
+    // The handler also catches SIGTERM (kill, systemctl stop, docker stop) on Unix.
     ctrlc::set_handler(move || stop.shutdown()).step("catch Ctrl-C")?;
     let bound = server.local_addr().step("read the bound address")?;
-    println!("listening on udp {bound}");
+    // log! never blocks or panics: a log nobody reads (or a closed one) must not stop the
+    // server answering.
+    log!("listening on udp {bound}");
 
     server
-        .run(|client, reply| println!("answered {client} (NTP version {})", reply.version))
+        .run(|client, reply| log!("answered {client} (NTP version {})", reply.version))
         .step(format!("serve on udp {bound}"))?;
-    println!("stopped");
+    log!("stopped");
     Ok(())
 }

@@ -786,3 +786,85 @@ mod interop {
         assert_prints_the_time_now(&run.stdout);
     }
 }
+
+/// Starts ntp_server with its stdout a pipe; returns the process, its stdout (the
+/// `listening on` line already read, byte by byte so nothing after it is) and the address.
+fn ntp_server_with_piped_stdout() -> (support::ChildGuard, std::process::ChildStdout, SocketAddr) {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut command = support::lesson("ntp_server", &["--port", "0"]);
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = support::ChildGuard::spawn(command);
+    let mut stdout = child.0.stdout.take().unwrap();
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    while byte != *b"\n" {
+        stdout.read_exact(&mut byte).unwrap();
+        line.push(byte[0]);
+    }
+    let addr = support::listening_address(&String::from_utf8(line).unwrap()).unwrap();
+    (child, stdout, addr)
+}
+
+/// One query with a short timeout and no retry: a server that stopped answering fails it.
+fn assert_answers(addr: SocketAddr) {
+    let options = QueryOptions {
+        timeout: Duration::from_secs(2),
+        retries: 0,
+        ..QueryOptions::default()
+    };
+    if let Err(error) = ntp::query_addr(addr, &options) {
+        panic!("ntp_server stopped answering: {error}");
+    }
+}
+
+fn assert_still_running_without_a_panic(child: &mut support::ChildGuard) {
+    use std::io::Read;
+    assert!(child.0.try_wait().unwrap().is_none(), "the server exited");
+    let _ = child.0.kill();
+    let _ = child.0.wait();
+    let mut stderr = String::new();
+    let mut pipe = child.0.stderr.take().unwrap();
+    pipe.read_to_string(&mut stderr).unwrap();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn ntp_server_answers_on_after_its_log_reader_goes_away() {
+    // As `ntp_server | head -n 1`: the reader closes the pipe after the first line.
+    let (mut child, stdout, addr) = ntp_server_with_piped_stdout();
+    drop(stdout);
+    for _ in 0..3 {
+        assert_answers(addr);
+    }
+    assert_still_running_without_a_panic(&mut child);
+}
+
+#[test]
+fn ntp_server_answers_on_when_nobody_reads_its_log() {
+    // The pipe stays open, unread: after about 64 KiB of log a blocking print would stop.
+    let (mut child, _stdout, addr) = ntp_server_with_piped_stdout();
+    for _ in 0..3000 {
+        assert_answers(addr);
+    }
+    assert_still_running_without_a_panic(&mut child);
+}
+
+// Signals are a Unix notion; Windows has no SIGTERM to send.
+#[cfg(unix)]
+#[test]
+fn ntp_server_stops_cleanly_on_sigterm() {
+    let mut server = lesson_server();
+    assert_answers(server.addr);
+    // SIGTERM (kill, systemctl stop, docker stop) stops it as Ctrl-C does: exit code 0.
+    let status = server
+        .child
+        .terminate(Duration::from_secs(10))
+        .expect("the server stops");
+    assert!(status.success(), "{status:?}");
+    assert!(
+        server
+            .wait_for_line("stopped", Duration::from_secs(5))
+            .is_some()
+    );
+}
