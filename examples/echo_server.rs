@@ -1,17 +1,18 @@
 //! # echo_server: send back exactly the bytes received
 //!
 //! The echo service (RFC 862, port 7) is the oldest test server there is: whatever a client
-//! sends comes back unchanged, until the client closes. "Unchanged" means byte for byte: the
-//! server never looks at the data as text, so NUL bytes, invalid UTF-8 and gigabytes of
-//! binary come back exactly as they went out.
+//! sends comes back unchanged, byte for byte, until the client closes. Each client has its
+//! own thread, within the limits of `netutil::server::Server` (the packaged form of
+//! `server_05`). It binds 127.0.0.1 unless `--host 0.0.0.0` (then anyone on your network can
+//! connect). How it compares with the Python original: `docs/04-tcp-server.md`.
 //!
-//! Mirrors `echo-server.py` of the Python course (from the *Python Network Programming
-//! Cookbook*): `--port` (required there; 9900 by default here), `SO_REUSEADDR`, a small
-//! backlog, then `recv(2048)` and send it back. The original answers one client at a time and
-//! binds every interface; here each client has its own thread, within the limits of
-//! `netutil::server::Server` (the packaged form of `server_05`): `--max-clients`,
-//! `--idle-timeout`, and a graceful Ctrl-C. It binds 127.0.0.1 unless `--host 0.0.0.0`
-//! (then anyone on your network can connect).
+//! | flag | default | at the limit |
+//! |---|---|---|
+//! | `--max-clients` | 256 | the next client gets `Server busy: too many clients, try again later` |
+//! | `--idle-timeout` | 60 s | a client silent (or not reading) for that long is closed |
+//! | `--min-rate`, `--rate-window` | 64 bytes per 60 s | a client that moves fewer bytes (sent plus echoed) in a window gets `Too slow: …` and is closed |
+//!
+//! Ctrl-C (or SIGTERM) stops accepting and gives live clients 5 s to finish.
 //!
 //! ## How to run
 //!
@@ -32,7 +33,7 @@
 //! ## What you should see
 //!
 //! ```text
-//! listening on 127.0.0.1:9900 (at most 256 clients, idle timeout 60s)
+//! listening on 127.0.0.1:9900 (at most 256 clients, idle timeout 60s, at least 64 bytes per 60s)
 //! 127.0.0.1:52814 connected
 //! 127.0.0.1:52814 left: echoed 33 bytes
 //! ^Cserver stopped: 1 clients served, 0 turned away, 0 cut off
