@@ -631,7 +631,7 @@ fn socket_05_times_out_on_a_silent_server() {
     run.assert_clean_failure();
     assert!(
         run.stderr.starts_with(
-            "error: could not receive the response: no data arrived within the read timeout\n"
+            "error: could not receive the response: gave up after 1s: the time --timeout allows for the whole run\n"
         ),
         "{run:#?}"
     );
