@@ -224,13 +224,14 @@ impl ResponseParser {
         match self.state {
             State::Done | State::Failed => return Err(ParseError::FedAfterEnd.into()),
             // Parsing a head is only worth trying once a line has ended; this keeps a head
-            // that arrives one byte at a time from being parsed once per byte.
-            State::Head if !bytes.contains(&b'\n') => {
+            // that arrives one byte at a time from being parsed once per byte. Past the size
+            // limit it is parsed anyway, so that the answer (a malformed head, or one too
+            // large) is the one the same bytes would get in one piece.
+            State::Head
+                if !bytes.contains(&b'\n')
+                    && self.pending.len() + bytes.len() <= self.head_room() =>
+            {
                 self.pending.extend_from_slice(bytes);
-                if let Err(error) = self.check_head_size(self.pending.len()) {
-                    self.state = State::Failed;
-                    return Err(error);
-                }
                 return Ok(None);
             }
             _ => {}
@@ -268,7 +269,12 @@ impl ResponseParser {
             State::Head if self.head_bytes == 0 && self.pending.is_empty() => {
                 Err(Error::Closed(Cut::BeforeResponse))
             }
-            State::Head => Err(Error::Closed(Cut::InHead)),
+            // `feed` waits for a line end before it parses a head: the bytes held back may
+            // already be malformed, and that is the answer the same bytes get in one piece.
+            State::Head => match self.parse_head(0) {
+                Err(error) => Err(error),
+                Ok(_) => Err(Error::Closed(Cut::InHead)),
+            },
             State::Length { remaining } => Err(Error::Closed(Cut::InBody {
                 received,
                 expected: Some(received + remaining),
@@ -289,13 +295,16 @@ impl ResponseParser {
         std::mem::replace(&mut self.response, empty)
     }
 
-    fn check_head_size(&self, unparsed: usize) -> Result<(), Error> {
-        if self.head_bytes.saturating_add(unparsed) > self.limits.max_head {
-            return Err(Error::HeadTooLarge {
-                limit: self.limits.max_head,
-            });
+    /// How many more bytes of heads (and trailers) the limit allows.
+    fn head_room(&self) -> usize {
+        self.limits.max_head.saturating_sub(self.head_bytes)
+    }
+
+    /// The error for a head (or trailer section) that would not end within the limit.
+    fn head_too_large(&self) -> Error {
+        Error::HeadTooLarge {
+            limit: self.limits.max_head,
         }
-        Ok(())
     }
 
     /// In a body state, moves as many of `bytes` into the body as the framing allows and
@@ -357,7 +366,10 @@ impl ResponseParser {
                     }
                 }
                 State::ChunkSize => {
-                    let line = &self.pending[*used..];
+                    // Only as much as the longest line allowed is parsed, so that a line too
+                    // long is an error however its bytes arrive (see `parse_head`).
+                    let rest = &self.pending[*used..];
+                    let line = &rest[..rest.len().min(MAX_CHUNK_LINE)];
                     // httparse would read an empty size as 0; RFC 9112 §7.1 needs a digit.
                     if line.first().is_some_and(|b| !b.is_ascii_hexdigit()) {
                         return Err(ParseError::ChunkSize.into());
@@ -377,7 +389,7 @@ impl ResponseParser {
                                 self.state = State::ChunkData { remaining: size };
                             }
                         }
-                        Ok(httparse::Status::Partial) if line.len() <= MAX_CHUNK_LINE => {
+                        Ok(httparse::Status::Partial) if rest.len() < MAX_CHUNK_LINE => {
                             return Ok(());
                         }
                         Ok(httparse::Status::Partial) | Err(_) => {
@@ -397,17 +409,22 @@ impl ResponseParser {
                     self.state = State::ChunkSize;
                 }
                 State::Trailers => {
+                    // Trailers count toward the head limit, cut the way `parse_head` does.
                     let rest = &self.pending[*used..];
+                    let room = self.head_room();
+                    let section = &rest[..rest.len().min(room)];
                     let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
-                    match httparse::parse_headers(rest, &mut fields) {
+                    match httparse::parse_headers(section, &mut fields) {
                         Ok(httparse::Status::Complete((length, fields))) => {
                             self.response.trailers = text_fields(fields);
+                            self.head_bytes += length;
                             *used += length;
                             self.state = State::Done;
                         }
-                        Ok(httparse::Status::Partial) => {
-                            self.check_head_size(rest.len())?;
-                            return Ok(());
+                        Ok(httparse::Status::Partial) if rest.len() < room => return Ok(()),
+                        Ok(httparse::Status::Partial) => return Err(self.head_too_large()),
+                        Err(httparse::Error::TooManyHeaders) => {
+                            return Err(ParseError::TooManyHeaders { limit: MAX_HEADERS }.into());
                         }
                         Err(error) => return Err(ParseError::Trailers(error).into()),
                     }
@@ -422,22 +439,30 @@ impl ResponseParser {
 
     /// Parses a head starting at `start` of the pending bytes: `None` if it is not complete
     /// yet, else its length, after choosing the body framing (or skipping an interim `1xx`).
+    ///
+    /// Only the bytes the size limit still allows are parsed: a head that has not ended
+    /// within them is too large. So the answer never depends on how the bytes were cut: a
+    /// head whose end arrives in the same read as its start is held to the same limit, and
+    /// a malformed byte inside the limit is reported as such in every case.
     fn parse_head(&mut self, start: usize) -> Result<Option<usize>, Error> {
-        let bytes = &self.pending[start..];
+        let room = self.head_room();
+        let rest = &self.pending[start..];
+        let bytes = &rest[..rest.len().min(room)];
         let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
         let mut head = httparse::Response::new(&mut fields);
         let length = match head.parse(bytes) {
             Ok(httparse::Status::Complete(length)) => length,
+            Ok(httparse::Status::Partial) if rest.len() < room => return Ok(None),
             Ok(httparse::Status::Partial) => {
-                self.check_head_size(bytes.len())?;
-                return Ok(None);
+                return Err(Error::HeadTooLarge {
+                    limit: self.limits.max_head,
+                });
             }
             Err(httparse::Error::TooManyHeaders) => {
                 return Err(ParseError::TooManyHeaders { limit: MAX_HEADERS }.into());
             }
             Err(error) => return Err(ParseError::Head(error).into()),
         };
-        self.check_head_size(length)?;
         self.head_bytes += length;
         let (Some(version), Some(status)) = (head.version, head.code) else {
             return Err(ParseError::Head(httparse::Error::Status).into());
@@ -801,8 +826,9 @@ mod tests {
             Err(Error::HeadTooLarge { limit: 64 })
         ));
         // Without a line end the head is still limited.
+        let endless_reason = format!("HTTP/1.1 200 {}", "a".repeat(100));
         assert!(matches!(
-            feed(&[b'H'; 100]),
+            feed(endless_reason.as_bytes()),
             Err(Error::HeadTooLarge { limit: 64 })
         ));
         for body in [
