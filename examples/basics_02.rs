@@ -59,6 +59,8 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &Args) -> Result<(), Box<dyn Error>> {
+    // A control character (a NUL byte, an escape) is in no host name: say which, up front.
+    netutil::cli::check_host_name(&args.host)?;
     // The resolver reads /etc/hosts first, then asks DNS: `localhost` works with no network.
     let addresses = lookup::resolve(&args.host)?;
     println!("IP addresses of {}:", args.host);

@@ -58,6 +58,15 @@ fn parse_query(text: &str) -> Result<(String, Protocol), String> {
         .split_once('/')
         .ok_or_else(|| format!("{text:?} is not PORT/PROTOCOL or NAME/PROTOCOL"))?;
     let protocol = protocol.parse().map_err(|error| format!("{error}"))?;
+    // A number is a port, and ports are 16 bits: 65536 is not a service without a name, it
+    // cannot be a port at all.
+    let digits = service.strip_prefix('-').unwrap_or(service);
+    if !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && (digits.len() != service.len() || service.parse::<u16>().is_err())
+    {
+        return Err(format!("port {service} is out of range (0–65535)"));
+    }
     Ok((service.to_owned(), protocol))
 }
 

@@ -79,6 +79,8 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &Args) -> Result<(), Box<dyn Error>> {
+    // A control character (a NUL byte, an escape) is in no host name: say which, up front.
+    netutil::cli::check_host_name(&args.server)?;
     // --timeout is for the whole query: the library tries twice (a lost datagram is never
     // reported), each try waiting half of it.
     let defaults = QueryOptions::default();

@@ -90,6 +90,8 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &Args) -> Result<(), Box<dyn Error>> {
+    // A control character (a NUL byte, an escape) is in no host name: say which, up front.
+    netutil::cli::check_host_name(&args.server)?;
     // --timeout is for the whole query, the name lookup included.
     let deadline = Deadline::after(Duration::from_secs(args.timeout));
     let ips = lookup::resolve(&args.server)

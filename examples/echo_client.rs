@@ -96,6 +96,8 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &Args) -> Result<(), Box<dyn Error>> {
+    // A control character (a NUL byte, an escape) is in no host name: say which, up front.
+    netutil::cli::check_host_name(&args.host)?;
     let message = match (&args.file, args.stdin) {
         (Some(path), _) => std::fs::read(path).step(format!("read {}", path.display()))?,
         (None, true) => {

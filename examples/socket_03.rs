@@ -77,6 +77,8 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &Args) -> Result<(), Box<dyn Error>> {
+    // A control character (a NUL byte, an escape) is in no host name: say which, up front.
+    netutil::cli::check_host_name(&args.host)?;
     // The resolver reads /etc/hosts first, then asks DNS. It builds socket addresses, so it
     // wants the port too.
     let addresses: Vec<SocketAddr> = (args.host.as_str(), args.port)

@@ -65,7 +65,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use netutil::cli::{Deadline, Hint, StepExt};
+use netutil::cli::{Deadline, Hint, StepExt, printable};
 use netutil::http::{self, Limits, Method, ResponseParser};
 
 const OFFLINE: &str = "offline? start `python3 -m http.server -b 127.0.0.1 8000` in another \
@@ -97,6 +97,8 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &Args) -> Result<(), Box<dyn Error>> {
+    // A control character (a NUL byte, an escape) is in no host name: say which, up front.
+    netutil::cli::check_host_name(&args.host)?;
     // The resolver reads /etc/hosts first, then asks DNS. It builds socket addresses, so it
     // wants the port too.
     let addresses: Vec<SocketAddr> = (args.host.as_str(), args.port)
@@ -168,9 +170,11 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
         }
     };
     println!("Received {received} bytes in {reads} read(s):");
-    println!("{}", response.status_line());
+    // The server chose these bytes: control characters in them are escaped, so that they
+    // cannot take over the terminal.
+    println!("{}", printable(&response.status_line()));
     for (name, value) in &response.headers {
-        println!("{name}: {value}");
+        println!("{name}: {}", printable(value));
     }
     println!();
     println!("Body: {} bytes ({})", response.body.len(), response.framing);

@@ -160,3 +160,44 @@ fn basics_03_rejects_a_malformed_query_as_a_usage_error() {
     run_lesson("basics_03", &["25"]).assert_code(2);
     run_lesson("basics_03", &["25/sctp"]).assert_code(2);
 }
+
+#[test]
+fn basics_03_says_a_port_is_out_of_range() {
+    for query in ["65536/tcp", "99999999999999999999/udp"] {
+        let run = run_lesson("basics_03", &[query]);
+        run.assert_code(2);
+        let port = query.split('/').next().unwrap();
+        assert!(
+            run.stderr
+                .contains(&format!("port {port} is out of range (0–65535)")),
+            "{run:#?}"
+        );
+    }
+}
+
+#[test]
+fn basics_03_explains_a_negative_port() {
+    // Alone, `-1/tcp` looks like a flag: clap says how to pass it (`-- -1/tcp`)...
+    let run = run_lesson("basics_03", &["-1/tcp"]);
+    run.assert_code(2);
+    assert!(run.stderr.contains("use '-- -1'"), "{run:#?}");
+    // ... and passed so, it is refused as a port.
+    let run = run_lesson("basics_03", &["--", "-1/tcp"]);
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains("port -1 is out of range (0–65535)"),
+        "{run:#?}"
+    );
+}
+
+#[test]
+fn basics_02_names_a_control_character_in_a_host_name_and_prints_it_escaped() {
+    let run = run_lesson("basics_02", &["local\u{1b}[31mhost"]);
+    run.assert_clean_failure();
+    assert_eq!(
+        run.stderr,
+        "error: \"local\\u{1b}[31mhost\" has the control character U+001B at character 6: \
+         a host name has letters, digits, dots and dashes, or is an IP address\n",
+        "no raw escape, and no offline hint"
+    );
+}

@@ -792,3 +792,19 @@ fn a_streamed_body_cut_short_is_still_an_error() {
         other => panic!("expected a cut, got {other:?}"),
     }
 }
+
+#[test]
+fn socket_05_escapes_control_characters_the_server_sends() {
+    // U+009B is one character a terminal reads as "ESC [": `\u{9b}2J` would clear the screen.
+    let address = then_close(
+        b"HTTP/1.1 200 OK\xc2\x9b2J\r\nX-Evil: a\xc2\x9b31mred\r\nContent-Length: 2\r\n\r\nhi",
+    );
+    let run = socket_05(address, &[]);
+    run.assert_code(0);
+    assert!(
+        !run.stdout.contains('\u{9b}'),
+        "a raw C1 control reached the terminal: {run:#?}"
+    );
+    // httparse drops a reason phrase with bytes outside ASCII; a header value keeps them.
+    assert!(run.stdout.contains("X-Evil: a\\u{9b}31mred\n"), "{run:#?}");
+}

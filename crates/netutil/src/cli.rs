@@ -23,6 +23,7 @@
 //! assert_eq!(netutil::cli::hint_for(failure.as_ref()).as_deref(), Some("start the server first"));
 //! ```
 
+use std::borrow::Cow;
 use std::error::Error;
 use std::fmt;
 use std::io;
@@ -189,6 +190,72 @@ impl Deadline {
             ),
         )
     }
+}
+
+/// `text` with its control characters escaped (`\u{1b}`), ready to print: C0 such as ESC and
+/// NUL, DEL, C1 such as U+009B (a terminal's one-character "escape ["), and the invisible
+/// marks that reverse the direction of text. Text from the user or the network (a host name,
+/// an HTTP reason phrase or header value) printed raw could move the cursor, recolor the
+/// terminal or hide what follows. Borrowed when nothing needs escaping.
+///
+/// ```
+/// use netutil::cli::printable;
+///
+/// assert_eq!(printable("OK"), "OK");
+/// assert_eq!(printable("evil\u{9b}2J"), "evil\\u{9b}2J");
+/// assert_eq!(printable("tab\there"), "tab\\there");
+/// ```
+pub fn printable(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(needs_escape) {
+        return Cow::Borrowed(text);
+    }
+    let mut escaped = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if needs_escape(c) {
+            escaped.extend(c.escape_default());
+        } else {
+            escaped.push(c);
+        }
+    }
+    Cow::Owned(escaped)
+}
+
+fn needs_escape(c: char) -> bool {
+    // Control characters, and the bidirectional overrides and isolates (U+202A..U+202E,
+    // U+2066..U+2069), which reorder what a reader sees.
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Checks a host name (or address) given on the command line before it is resolved. A
+/// control character, such as a NUL byte or a line break, can be in no host name: it is
+/// refused with its position, instead of a resolver error followed by "are you offline?".
+/// (Check in the program, not in clap's `value_parser`: clap would print the raw value.)
+///
+/// ```
+/// use netutil::cli::check_host_name;
+///
+/// assert_eq!(check_host_name("www.google.com"), Ok(()));
+/// assert_eq!(
+///     check_host_name("local\0host").unwrap_err(),
+///     "\"local\\u{0}host\" has the control character U+0000 at character 6: \
+///      a host name has letters, digits, dots and dashes, or is an IP address"
+/// );
+/// assert!(check_host_name("").is_err());
+/// ```
+pub fn check_host_name(text: &str) -> Result<(), String> {
+    if text.is_empty() {
+        return Err("the host name is empty".to_owned());
+    }
+    if let Some((at, c)) = text.chars().enumerate().find(|&(_, c)| needs_escape(c)) {
+        return Err(format!(
+            "\"{}\" has the control character U+{:04X} at character {}: a host name has \
+             letters, digits, dots and dashes, or is an IP address",
+            printable(text),
+            u32::from(c),
+            at + 1
+        ));
+    }
+    Ok(())
 }
 
 /// Ends a lesson: on success exit code 0; on failure one line `error: …`, one line `hint: …`
