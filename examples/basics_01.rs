@@ -3,9 +3,7 @@
 //! Every machine on a network has a name. This lesson asks the operating system for it
 //! (`gethostname`) and then asks the resolver which IP addresses that name stands for.
 //!
-//! Mirrors `basic-01.py` of the Python course, which prints `socket.gethostname()` and
-//! `socket.gethostbyname()` of it. Python's `gethostbyname` returns one IPv4 address; here we
-//! print every address, IPv6 included, in the order the resolver gives them.
+//! The Python original and how this differs: `docs/01-socket-utils.md`.
 //!
 //! ## How to run
 //!

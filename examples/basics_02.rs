@@ -3,10 +3,7 @@
 //! Programs connect to addresses, people remember names. This lesson asks the resolver to
 //! turn a host name into its IP addresses, the first step of every client.
 //!
-//! Mirrors `basic-02.py` of the Python course, which prints `socket.gethostbyname(host)` for
-//! `www.google.com`. `gethostbyname` knows only IPv4 and returns a single address; the
-//! resolver call underneath (`getaddrinfo`) returns every IPv4 and IPv6 address, in the order
-//! a client should try them, and that is what we print.
+//! The Python original and how this differs: `docs/01-socket-utils.md`.
 //!
 //! ## How to run
 //!

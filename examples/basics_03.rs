@@ -4,14 +4,8 @@
 //! fixed numbers and names (25/tcp is `smtp`, 53/udp is `domain`). This lesson looks them up
 //! in the services database (`/etc/services`), in both directions.
 //!
-//! Mirrors `basic-03.py` of the Python course, which calls `socket.getservbyport(port, proto)`
-//! for 25/tcp and 53/udp (the cookbook adds 80/tcp). The reverse direction, a name to its
-//! port, is `getservbyname` in Python. Both are asked through the resolver's `getnameinfo`
-//! and `getaddrinfo`, which read the same database.
-//!
-//! A port with no entry has no name: Python raises `OSError: port/proto not found`; the C call
-//! underneath just hands back the number as text. This lesson says so in one sentence and
-//! exits with code 1.
+//! A port with no entry has no name: the lesson says so in one sentence and exits with code 1.
+//! The Python original and how this differs: `docs/01-socket-utils.md`.
 //!
 //! ## How to run
 //!

@@ -4,16 +4,8 @@
 //! 48-byte request with `byteorder`, send it in one UDP datagram, receive the reply, and read
 //! the time out of it, as big-endian 32-bit words. Every byte and socket call is in this file.
 //!
-//! Mirrors `basic-05.py` of the Python course, which sends `0x1b` and 47 zero bytes to port
-//! 123 of `0.uk.pool.ntp.org`, unpacks the reply as twelve big-endian words (`"!12I"`), and
-//! prints who answered and the time. Three fixes:
-//!
-//! - Python reads word 8, the server's *receive* timestamp (when our request arrived). The time
-//!   the server tells is its *transmit* timestamp, words 10 and 11, taken as the reply leaves:
-//!   the later of the two, and the one RFC 4330 and `ntplib` use. On a busy server they differ.
-//! - Python waits forever if the datagram is lost (UDP never says so); we set a read timeout.
-//! - Python believes any datagram; we put our clock in the request's transmit timestamp and
-//!   check the reply carries it back as its origin, is in server mode, and is 48 bytes long.
+//! The time is the *transmit* timestamp (words 10 and 11), not word 8 as in the Python
+//! original: why, and the other fixes, in `docs/02-time.md`.
 //!
 //! ## How to run
 //!
@@ -39,14 +31,14 @@
 //!
 //! ```text
 //! reply from 127.0.0.1:12300 (48 bytes)
-//! time: Thu Nov 26 07:13:14 2026
+//! time: Fri Nov 27 02:55:43 2026
 //! ```
 //!
 //! With no server there, one sentence and exit code 1:
 //!
 //! ```text
 //! error: could not receive a reply from 127.0.0.1:12300: Connection refused (os error 111)
-//! hint: offline? start a server with `cargo run --example ntp_server`, then run `cargo run --example basics_05 -- 127.0.0.1 --port 12300`
+//! hint: offline? start the kit's server with `ntp_server` (it listens on port 12300), then ask it with `basics_05 127.0.0.1 --port 12300`
 //! ```
 
 use std::error::Error;

@@ -4,19 +4,10 @@
 //! does not wait for "the answer" (TCP has no such thing, only a stream of bytes); it reads
 //! until it has as many bytes as it sent, in whatever pieces they arrive, and then compares.
 //!
-//! Mirrors `echo-client.py` of the Python course (from the *Python Network Programming
-//! Cookbook*): it sends "Test message. This will be echoed" and reads the echo 16 bytes at
-//! a time, printing each chunk. Differences, on purpose:
-//!
-//! - It checks the echo byte for byte and exits with code 1 if it differs or stops short.
-//! - It sends from a second thread while the main thread reads. The original sends everything
-//!   first and reads afterwards: with a large message the echo fills the buffers of both
-//!   sides while we are still sending, the server blocks writing to us, stops reading, and
-//!   both programs wait for each other forever.
-//! - After the last byte it half-closes the connection (`shutdown(Write)`): the server reads
-//!   end of stream, knows nothing more is coming, and closes its side.
-//! - `--file PATH` or `--stdin` send any bytes instead of the default text, and every step
-//!   has a timeout.
+//! It sends from a second thread while the main thread reads (one thread doing both
+//! deadlocks on a large message), half-closes after the last byte, checks the echo byte for
+//! byte, and takes at most `--timeout` seconds in all. The Python original and how this
+//! differs: `docs/04-tcp-server.md`.
 //!
 //! ## How to run
 //!

@@ -4,10 +4,9 @@
 //! local clock, send 48 bytes back to whoever asked. This is the kit's peer for the time
 //! lessons, so `basics_04` and `basics_05` work in a lab with no internet.
 //!
-//! The Python course has no server: it asks `pool.ntp.org` and cannot run offline. The protocol
-//! lives in [`netutil::ntp::Server`]; read its source for how a request is checked and answered.
-//! One thread serves every client: UDP has no connections, each request is answered in
-//! microseconds from the clock alone, and nothing ever waits on a client.
+//! The protocol lives in [`netutil::ntp::Server`]; read its source for how a request is checked
+//! and answered. One thread serves every client: UDP has no connections, and each request is
+//! answered in microseconds from the clock alone.
 //!
 //! It listens on 127.0.0.1 port 12300 by default: NTP's own port, 123, is below 1024 and needs
 //! root, and 127.0.0.1 keeps other machines out (pass `--host 0.0.0.0` to serve a classroom).

@@ -5,12 +5,10 @@
 //! some may answer, so a client tries them in turn. A machine that is off or filtered never
 //! answers at all, so every attempt has a timeout.
 //!
-//! Mirrors `socket-03.py` of the Python course, which resolves `www.google.com`, calls
-//! `connect((ip, 80))` and prints "Socket Connected to HOST on ip IP". Python connects to one
-//! IPv4 address and, with no timeout, can wait minutes for a silent host. Here
 //! `TcpStream::connect_timeout` creates a socket of the right family for each address (what
-//! socket_01 did by hand, and why that socket is gone now), connects it, and gives up after
-//! `--timeout` seconds; the next address is tried after a failure.
+//! socket_01 did by hand), connects it, and tries the next address after a failure; the whole
+//! run takes at most `--timeout` seconds. The Python original and how this differs:
+//! `docs/03-http-client.md`.
 //!
 //! ## How to run
 //!

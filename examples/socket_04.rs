@@ -4,13 +4,8 @@
 //! request line, header lines, and an empty line, each ended by CR LF (`\r\n`). This lesson
 //! builds a `GET` request and sends it with `write_all`.
 //!
-//! Mirrors `socket-04.py` of the Python course, which sends `"GET / HTTP/1.1\r\n\r\n"` with
-//! `sendall` and prints "Message send successfully" or "Send failed". That request has no
-//! `Host` header, which HTTP/1.1 requires (RFC 9112 §3.2): one address often serves many
-//! sites, and `Host` says which one is meant; a strict server answers 400 Bad Request. We
-//! send `Host` (with the port when it is not 80) and `Connection: close`, which asks the
-//! server to close after its response. `write_all` is `sendall`: one `write` may send only
-//! part of the bytes, so it loops until all are out, each write bounded by `--timeout`.
+//! `Host` is required in HTTP/1.1 (the Python original leaves it out: `docs/03-http-client.md`).
+//! `write_all` loops until every byte is out; the whole run takes at most `--timeout` seconds.
 //!
 //! ## How to run
 //!
