@@ -14,7 +14,11 @@ fuzz_target!(|data: &[u8]| {
     let Some((&[method, h0, h1, b0, b1, cut_count], rest)) = data.split_first_chunk::<6>() else {
         return;
     };
-    let method = if method % 2 == 1 { Method::Head } else { Method::Get };
+    let method = if method % 2 == 1 {
+        Method::Head
+    } else {
+        Method::Get
+    };
     // Small limits, so that inputs of a few kilobytes reach them.
     let limits = Limits {
         max_head: usize::from(u16::from_le_bytes([h0, h1]) % 4096) + 16,
@@ -34,14 +38,31 @@ fuzz_target!(|data: &[u8]| {
     let split: Vec<&[u8]> = points.windows(2).map(|w| &wire[w[0]..w[1]]).collect();
 
     let whole = parse(method, limits, false, [wire]);
-    assert_eq!(parse(method, limits, false, split.iter().copied()), whole, "split");
-    assert_eq!(parse(method, limits, false, wire.chunks(1)), whole, "byte by byte");
-    assert_eq!(parse(method, limits, true, split.iter().copied()), whole, "streamed");
+    assert_eq!(
+        parse(method, limits, false, split.iter().copied()),
+        whole,
+        "split"
+    );
+    assert_eq!(
+        parse(method, limits, false, wire.chunks(1)),
+        whole,
+        "byte by byte"
+    );
+    assert_eq!(
+        parse(method, limits, true, split.iter().copied()),
+        whole,
+        "streamed"
+    );
 
     if let Ok(response) = &whole {
-        assert!(response.body.len() <= limits.max_body, "body over its limit");
+        assert!(
+            response.body.len() <= limits.max_body,
+            "body over its limit"
+        );
         let fields = |list: &[(String, String)]| -> usize {
-            list.iter().map(|(name, value)| name.len() + value.len()).sum()
+            list.iter()
+                .map(|(name, value)| name.len() + value.len())
+                .sum()
         };
         assert!(
             fields(&response.headers) + fields(&response.trailers) <= limits.max_head,
@@ -78,7 +99,9 @@ fn parse<'a>(
             Err(error) => return Err(format!("{error:?}")),
         }
         if streaming {
-            parser.drain_body_to(&mut drained).expect("a Vec takes any bytes");
+            parser
+                .drain_body_to(&mut drained)
+                .expect("a Vec takes any bytes");
         }
     }
     parser

@@ -24,6 +24,9 @@ fuzz_target!(|data: &[u8]| {
     assert!((1..=4).contains(&request.version));
     assert_eq!(reply.mode, Mode::Server);
     // No amplification: the reply is one header, never more bytes than the request.
-    assert!(reply.to_bytes().len() <= data.len(), "a reply larger than the request");
+    assert!(
+        reply.to_bytes().len() <= data.len(),
+        "a reply larger than the request"
+    );
     assert_eq!(reply.origin_time, request.transmit_time);
 });
