@@ -163,3 +163,59 @@ fn basics_05_gives_up_within_its_timeout() {
         &["127.0.0.1", "--port", &port, "--timeout", &timeout],
     );
 }
+
+/// Listeners on 127.0.0.1 and ::1 at one port (both addresses of `localhost`) whose backlogs
+/// are full: Linux then drops new SYNs, so a connect there waits until its timeout. Returns
+/// the port and what must stay alive for the listeners to stay full.
+#[cfg(target_os = "linux")]
+fn full_backlogs() -> (u16, Vec<socket2::Socket>, Vec<TcpStream>) {
+    use socket2::{Domain, Socket, Type};
+    use std::net::SocketAddr;
+    let mut port = 0;
+    let mut listeners = Vec::new();
+    let mut fillers = Vec::new();
+    for ip in ["127.0.0.1", "::1"] {
+        let address: SocketAddr = SocketAddr::new(ip.parse().unwrap(), port);
+        let socket = Socket::new(Domain::for_address(address), Type::STREAM, None).unwrap();
+        socket.bind(&address.into()).unwrap();
+        socket.listen(0).unwrap();
+        let bound = socket.local_addr().unwrap().as_socket().unwrap();
+        port = bound.port();
+        // Fill the queue: a connect that times out is one whose SYN was dropped.
+        while let Ok(stream) = TcpStream::connect_timeout(&bound, Duration::from_millis(300)) {
+            fillers.push(stream);
+            assert!(fillers.len() < 64, "the backlog never filled");
+        }
+        listeners.push(socket);
+    }
+    (port, listeners, fillers)
+}
+
+// Dropped SYNs on a full backlog are Linux behaviour (Windows answers with a reset), and the
+// test needs `localhost` to have two addresses, as it has on Linux.
+#[cfg(target_os = "linux")]
+#[test]
+fn socket_03_and_04_give_up_within_their_timeout_over_all_addresses() {
+    use std::net::ToSocketAddrs;
+    // With a single address the per-address timeout and the whole-run one are the same.
+    let addresses: Vec<_> = ("localhost", 1).to_socket_addrs().unwrap().collect();
+    if addresses.len() < 2 {
+        eprintln!(
+            "skipped: localhost has one address here ({addresses:?}), so there is no second \
+             address to spend a second timeout on"
+        );
+        return;
+    }
+    let (port, _listeners, _fillers) = full_backlogs();
+    let port = port.to_string();
+    let timeout = TIMEOUT_SECS.to_string();
+    for lesson in ["socket_03", "socket_04"] {
+        // Each address used to get the whole timeout: two addresses, twice the time.
+        let (run, took) = timed_run(lesson, &["localhost", &port, "--timeout", &timeout]);
+        run.assert_clean_failure();
+        assert!(
+            took < Duration::from_secs(TIMEOUT_SECS) + Duration::from_millis(1500),
+            "{lesson} ran for {took:?} with --timeout {TIMEOUT_SECS}: {run:#?}"
+        );
+    }
+}

@@ -433,3 +433,22 @@ fn echo_server_stops_gracefully_on_sigterm() {
         "server stopped: 1 clients served, 0 turned away, 0 cut off"
     );
 }
+
+#[test]
+fn echo_server_says_a_client_stopped_reading_rather_than_idle() {
+    let server = RunningServer::start("echo_server", &["--port", "0", "--idle-timeout", "1"]);
+    let client = TcpStream::connect(server.addr).unwrap();
+    let peer = client.local_addr().unwrap();
+    // Send without ever reading: the echo fills both buffers and the server's write waits.
+    client
+        .set_write_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let block = vec![b'x'; 64 * 1024];
+    let started = Instant::now();
+    while (&client).write_all(&block).is_ok() && started.elapsed() < PATIENCE {}
+    assert_eq!(
+        server.wait_for_line("dropped", PATIENCE).unwrap(),
+        format!("{peer} dropped: stopped reading for 1s"),
+        "the client sent the whole time: it was not idle"
+    );
+}
