@@ -392,6 +392,12 @@ impl Server {
             };
             summary.accepted += 1;
             let stream = slot.stream.clone();
+            // The idle timeout is on the socket from the start, so that it holds even for
+            // reads and writes made on `Connection::stream` directly.
+            let idle = self.limits.idle_timeout;
+            let setup = stream
+                .set_read_timeout(idle)
+                .and_then(|()| stream.set_write_timeout(idle));
             let connection = Connection::new(slot.stream.clone(), self.limits);
             let (handler, events) = (handler.clone(), self.events.clone());
             let builder = thread::Builder::new().name(format!("client {peer}"));
@@ -403,7 +409,7 @@ impl Server {
             let spawned = builder.spawn(move || {
                 // Owned by the thread: the seat is given back when the thread ends.
                 let _slot = slot;
-                if let Err(error) = handler(&connection, peer) {
+                if let Err(error) = setup.and_then(|()| handler(&connection, peer)) {
                     if let Some(too_slow) = TooSlow::find(&error) {
                         let words = format!(
                             "Too slow: {} bytes in {:?}, fewer than the {} required. Bye\n",
@@ -543,7 +549,7 @@ impl Error for StoppedReading {}
 /// window ends with fewer bytes moved than the minimum rate.
 ///
 /// [`Connection::stream`] gives the socket itself, for its addresses or a `shutdown`; bytes
-/// read or written through it directly are not counted.
+/// read or written through it directly are not counted (the idle timeout still applies).
 #[derive(Debug)]
 pub struct Connection {
     stream: Arc<TcpStream>,
@@ -574,8 +580,9 @@ impl Connection {
             state: Mutex::new(RateState {
                 window_start: Instant::now(),
                 moved: 0,
-                read_timeout: None,
-                write_timeout: None,
+                // What `Server::serve` set before handing the connection over.
+                read_timeout: limits.idle_timeout,
+                write_timeout: limits.idle_timeout,
             }),
         }
     }
