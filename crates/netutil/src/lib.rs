@@ -13,6 +13,7 @@
 //! | [`lookup`] | this host's name, a host's addresses, service names ⇄ port numbers |
 //! | [`ntp`] | the 48-byte NTP header codec, an SNTP client (`query`) and an SNTP server |
 //! | [`http`] | a small blocking HTTP/1.1 client with correct body framing and timeouts |
+//! | [`os`] | the few places where Windows, macOS and Linux differ: what a socket is, `SO_REUSEADDR`, UDP errors about earlier datagrams |
 //! | [`server`] | binding listeners and a bounded thread-per-connection server with graceful shutdown |
 //!
 //! ## Rules this crate keeps
@@ -26,4 +27,5 @@ pub mod cli;
 pub mod http;
 pub mod lookup;
 pub mod ntp;
+pub mod os;
 pub mod server;
