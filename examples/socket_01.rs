@@ -32,7 +32,7 @@
 //! In another terminal, list the TCP sockets of the system for comparison:
 //!
 //! ```text
-//! ss -tan
+//! ss -tan            # Linux; macOS and Windows: netstat -an
 //! ```
 //!
 //! ## What you should see
@@ -45,8 +45,9 @@
 //!   file descriptor: 3
 //! ```
 //!
-//! The socket is neither bound nor connected, so `ss` never lists it; the program closes it
-//! when `socket` goes out of scope at the end of `run`.
+//! macOS does not report the protocol, and Windows shows a socket handle instead of a file
+//! descriptor. The socket is neither bound nor connected, so `ss` never lists it; the program
+//! closes it when `socket` goes out of scope at the end of `run`.
 
 use std::error::Error;
 use std::process::ExitCode;

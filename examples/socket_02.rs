@@ -17,7 +17,8 @@
 //! In one terminal, ask the system resolver for comparison:
 //!
 //! ```text
-//! getent ahosts www.google.com
+//! getent ahosts www.google.com    # Linux; macOS: dscacheutil -q host -a name www.google.com
+//!                                 # Windows PowerShell: Resolve-DnsName www.google.com
 //! ```
 //!
 //! In another terminal, run the lesson (the first needs internet, the second never does):
