@@ -453,6 +453,8 @@ fn server_05_survives_a_client_that_resets_mid_line() {
     assert_eq!(newcomer.ask(b"hi\n"), b"OK...hi\n");
 }
 
+// Ctrl-C is sent as SIGINT with kill(1): Unix only (Windows has no signals to send).
+#[cfg(unix)]
 #[test]
 fn server_05_stops_on_ctrl_c_and_lets_live_clients_finish() {
     let mut server = RunningServer::start("server_05", &["--port", "0", "--grace", "20"]);
@@ -475,6 +477,8 @@ fn server_05_stops_on_ctrl_c_and_lets_live_clients_finish() {
     );
 }
 
+// Ctrl-C is sent as SIGINT with kill(1): Unix only (Windows has no signals to send).
+#[cfg(unix)]
 #[test]
 fn server_05_restarts_on_the_same_port_right_after_a_stop() {
     let mut first = RunningServer::start("server_05", &["--port", "0", "--grace", "1"]);
@@ -516,6 +520,8 @@ fn server_05_listens_on_ipv6_loopback() {
     assert_eq!(client.ask(b"v6\n"), b"OK...v6\n");
 }
 
+// `sh -c 'ulimit -n'` and EMFILE's message: Unix only.
+#[cfg(unix)]
 /// Starts `lesson` with at most 12 open files: after a handful of clients, `accept` fails with
 /// EMFILE until one of them leaves. The accept loop must back off (a few lines of errors in
 /// two seconds), not spin (thousands), and serve again once descriptors are free.
@@ -540,6 +546,8 @@ fn backs_off_when_out_of_file_descriptors(lesson: &str, check_service: fn(Socket
     check_service(server.addr);
 }
 
+// `sh -c 'ulimit -n'` and EMFILE's message: Unix only.
+#[cfg(unix)]
 #[test]
 fn server_05_pauses_instead_of_spinning_when_out_of_file_descriptors() {
     backs_off_when_out_of_file_descriptors("server_05", |addr| {
@@ -548,6 +556,8 @@ fn server_05_pauses_instead_of_spinning_when_out_of_file_descriptors() {
     });
 }
 
+// `sh -c 'ulimit -n'` and EMFILE's message: Unix only.
+#[cfg(unix)]
 #[test]
 fn netutil_server_pauses_instead_of_spinning_when_out_of_file_descriptors() {
     // echo_server is built on netutil::server::Server: this checks the library's own loop.
