@@ -3,6 +3,7 @@
 
     normalize.py tcpdump PORT < raw > text   `tcpdump -n -S -t -x` of one connection
     normalize.py ss PORT < raw > text        the `## TITLE` + `ss -tan` log of steps.py
+    normalize.py embed DIR < notes > notes   put DIR's files into the notes' text blocks
 
 What changes from run to run is masked: the server's port becomes <server> and every other
 port <client>; sequence numbers become relative to each side's first one (its ISN, shown as
@@ -10,6 +11,7 @@ port <client>; sequence numbers become relative to each side's first one (its IS
 bytes of each segment are printed under it, decoded from tcpdump's hex dump.
 """
 
+import os
 import re
 import sys
 
@@ -110,8 +112,32 @@ def ss(server, lines):
     return out
 
 
+def embed(directory, notes):
+    """Replace the text block after each `<!-- docs/tcp/NAME.txt -->` line in the notes with
+    that file (less its "Generated" line), so the notes show exactly what was captured."""
+    quoted = set()
+
+    def block(match):
+        quoted.add(match[2])
+        with open(f"{directory}/{match[2]}") as f:
+            body = "".join(line for line in f if not line.startswith("# Generated")).strip("\n")
+        return f"{match[1]}```text\n{body}\n```"
+
+    # The block: "```text", then lines that do not start with ``` , then "```".
+    marker = re.compile(r"(<!-- docs/tcp/([\w-]+\.txt) -->\n)```text\n(?:(?!```).*\n)*```")
+    notes = marker.sub(block, notes)
+    missing = {name for name in os.listdir(directory) if name.endswith(".txt")} - quoted
+    if missing:
+        raise SystemExit(f"the notes do not quote {', '.join(sorted(missing))}")
+    return notes
+
+
 def main():
-    kind, server = sys.argv[1], int(sys.argv[2])
+    kind = sys.argv[1]
+    if kind == "embed":
+        sys.stdout.write(embed(sys.argv[2], sys.stdin.read()))
+        return
+    server = int(sys.argv[2])
     lines = sys.stdin.readlines()
     out = tcpdump(server, lines) if kind == "tcpdump" else ss(server, lines)
     sys.stdout.write("\n".join(out) + "\n")
