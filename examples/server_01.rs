@@ -58,6 +58,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use netutil::cli::StepExt;
+use netutil::log;
 use socket2::{Domain, Protocol, Socket, Type};
 
 /// Create a TCP socket, set SO_REUSEADDR and bind it to an address (then exit).
@@ -82,15 +83,19 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
     // The address family (IPv4 or IPv6) must match the address we will bind.
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
         .step("create a TCP socket")?;
-    println!("Socket created");
+    log!("Socket created");
 
     // When a server stops, its recent connections stay in TIME_WAIT for up to two minutes so
     // that late packets of the old connections die out. Without SO_REUSEADDR the kernel
     // refuses to bind the port during that time ("address already in use") and a restarted
     // server fails. It must be set before bind. On Linux it still never lets two programs
     // listen on the same port at once.
-    socket.set_reuse_address(true).step("set SO_REUSEADDR")?;
-    println!("SO_REUSEADDR set");
+    // Not on Windows: there SO_REUSEADDR would let another program take over the port.
+    #[cfg(not(windows))]
+    {
+        socket.set_reuse_address(true).step("set SO_REUSEADDR")?;
+        log!("SO_REUSEADDR set");
+    }
 
     socket.bind(&addr.into()).step(format!("bind {addr}"))?;
     // With --port 0 the kernel chose the port: ask the socket which one it got.
@@ -99,6 +104,6 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
         .step("read the bound address")?
         .as_socket()
         .unwrap_or(addr);
-    println!("Socket bind complete: bound to {bound}");
+    log!("Socket bind complete: bound to {bound}");
     Ok(())
 }

@@ -44,6 +44,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use netutil::cli::StepExt;
+use netutil::log;
 use socket2::{Domain, Protocol, Socket, Type};
 
 /// How many finished handshakes the kernel may queue before we accept them. The Python
@@ -72,11 +73,15 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
     // The address family (IPv4 or IPv6) must match the address we will bind.
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
         .step("create a TCP socket")?;
-    println!("Socket created");
+    log!("Socket created");
 
     // Restarting the server must not fail while old connections sit in TIME_WAIT: see server_01.
-    socket.set_reuse_address(true).step("set SO_REUSEADDR")?;
-    println!("SO_REUSEADDR set");
+    // Not on Windows: there SO_REUSEADDR would let another program take over the port.
+    #[cfg(not(windows))]
+    {
+        socket.set_reuse_address(true).step("set SO_REUSEADDR")?;
+        log!("SO_REUSEADDR set");
+    }
 
     socket.bind(&addr.into()).step(format!("bind {addr}"))?;
     // With --port 0 the kernel chose the port: ask the socket which one it got.
@@ -85,15 +90,15 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
         .step("read the bound address")?
         .as_socket()
         .unwrap_or(addr);
-    println!("Socket bind complete: bound to {bound}");
+    log!("Socket bind complete: bound to {bound}");
 
     // From here on clients can connect: the kernel answers their handshakes and queues them.
     socket.listen(BACKLOG).step(format!("listen on {bound}"))?;
-    println!("listening on {bound} (backlog {BACKLOG})");
+    log!("listening on {bound} (backlog {BACKLOG})");
 
     // A listening socket is all std::net needs; accept blocks until a client has connected.
     let listener = TcpListener::from(socket);
     let (_client, peer) = listener.accept().step("accept a client")?;
-    println!("Connected with {peer}");
+    log!("Connected with {peer}");
     Ok(())
 }

@@ -56,6 +56,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use netutil::cli::StepExt;
+use netutil::log;
 use netutil::server::explain_timeout;
 use socket2::{Domain, Protocol, Socket, Type};
 
@@ -88,11 +89,15 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
     // The address family (IPv4 or IPv6) must match the address we will bind.
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
         .step("create a TCP socket")?;
-    println!("Socket created");
+    log!("Socket created");
 
     // Restarting the server must not fail while old connections sit in TIME_WAIT: see server_01.
-    socket.set_reuse_address(true).step("set SO_REUSEADDR")?;
-    println!("SO_REUSEADDR set");
+    // Not on Windows: there SO_REUSEADDR would let another program take over the port.
+    #[cfg(not(windows))]
+    {
+        socket.set_reuse_address(true).step("set SO_REUSEADDR")?;
+        log!("SO_REUSEADDR set");
+    }
 
     socket.bind(&addr.into()).step(format!("bind {addr}"))?;
     // With --port 0 the kernel chose the port: ask the socket which one it got.
@@ -101,16 +106,16 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
         .step("read the bound address")?
         .as_socket()
         .unwrap_or(addr);
-    println!("Socket bind complete: bound to {bound}");
+    log!("Socket bind complete: bound to {bound}");
 
     // From here on clients can connect: the kernel answers their handshakes and queues them.
     socket.listen(BACKLOG).step(format!("listen on {bound}"))?;
-    println!("listening on {bound} (backlog {BACKLOG})");
+    log!("listening on {bound} (backlog {BACKLOG})");
 
     // A listening socket is all std::net needs; accept blocks until a client has connected.
     let listener = TcpListener::from(socket);
     let (client, peer) = listener.accept().step("accept a client")?;
-    println!("Connected with {peer}");
+    log!("Connected with {peer}");
     serve(client, peer, Duration::from_secs(args.timeout))
 }
 
@@ -132,12 +137,12 @@ fn serve(mut client: TcpStream, peer: SocketAddr, timeout: Duration) -> Result<(
         .map_err(|error| explain_timeout(error, timeout))
         .step(format!("receive from {peer}"))?;
     if received == 0 {
-        println!("{peer} closed the connection without sending anything");
+        log!("{peer} closed the connection without sending anything");
         return Ok(());
     }
     let data = &buffer[..received];
     // The bytes may be any bytes, not only text: show them with invalid UTF-8 replaced.
-    println!(
+    log!(
         "received {received} bytes from {peer}: {:?}",
         String::from_utf8_lossy(data)
     );
@@ -146,6 +151,6 @@ fn serve(mut client: TcpStream, peer: SocketAddr, timeout: Duration) -> Result<(
         .write_all(data)
         .map_err(|error| explain_timeout(error, timeout))
         .step(format!("send the reply to {peer}"))?;
-    println!("sent them back; connection closed");
+    log!("sent them back; connection closed");
     Ok(())
 }

@@ -59,6 +59,7 @@ use std::time::Duration;
 use clap::Parser;
 use netutil::cli::StepExt;
 use netutil::server::{AcceptBackoff, explain_timeout};
+use netutil::{elog, log};
 use socket2::{Domain, Protocol, Socket, Type};
 
 /// How many finished handshakes the kernel may queue before we accept them. The Python
@@ -90,11 +91,15 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
     // The address family (IPv4 or IPv6) must match the address we will bind.
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
         .step("create a TCP socket")?;
-    println!("Socket created");
+    log!("Socket created");
 
     // Restarting the server must not fail while old connections sit in TIME_WAIT: see server_01.
-    socket.set_reuse_address(true).step("set SO_REUSEADDR")?;
-    println!("SO_REUSEADDR set");
+    // Not on Windows: there SO_REUSEADDR would let another program take over the port.
+    #[cfg(not(windows))]
+    {
+        socket.set_reuse_address(true).step("set SO_REUSEADDR")?;
+        log!("SO_REUSEADDR set");
+    }
 
     socket.bind(&addr.into()).step(format!("bind {addr}"))?;
     // With --port 0 the kernel chose the port: ask the socket which one it got.
@@ -103,11 +108,11 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
         .step("read the bound address")?
         .as_socket()
         .unwrap_or(addr);
-    println!("Socket bind complete: bound to {bound}");
+    log!("Socket bind complete: bound to {bound}");
 
     // From here on clients can connect: the kernel answers their handshakes and queues them.
     socket.listen(BACKLOG).step(format!("listen on {bound}"))?;
-    println!("listening on {bound} (backlog {BACKLOG})");
+    log!("listening on {bound} (backlog {BACKLOG})");
 
     // A listening socket is all std::net needs; accept blocks until a client has connected.
     let listener = TcpListener::from(socket);
@@ -123,15 +128,15 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
             // without a pause this loop would spin at full speed printing errors.
             Err(error) => {
                 let pause = backoff.after_error(&error);
-                eprintln!("could not accept a client: {error}; retrying in {pause:?}");
+                elog!("could not accept a client: {error}; retrying in {pause:?}");
                 thread::sleep(pause);
                 continue;
             }
         };
-        println!("Connected with {peer}");
+        log!("Connected with {peer}");
         // One client's failure is that client's problem: print it and serve the next one.
         if let Err(error) = serve(client, peer, timeout) {
-            println!("{peer}: {error}");
+            log!("{peer}: {error}");
         }
     }
 }
@@ -155,12 +160,12 @@ fn serve(mut client: TcpStream, peer: SocketAddr, timeout: Duration) -> Result<(
         .step("receive")?;
     if received == 0 {
         // The original `break`s here, which stops the whole server: we end this client only.
-        println!("{peer} closed the connection without sending anything");
+        log!("{peer} closed the connection without sending anything");
         return Ok(());
     }
     let data = &buffer[..received];
     // The bytes may be any bytes, not only text: show them with invalid UTF-8 replaced.
-    println!(
+    log!(
         "received {received} bytes from {peer}: {:?}",
         String::from_utf8_lossy(data)
     );
@@ -172,6 +177,7 @@ fn serve(mut client: TcpStream, peer: SocketAddr, timeout: Duration) -> Result<(
         .write_all(&reply)
         .map_err(|error| explain_timeout(error, timeout))
         .step("send the reply")?;
-    println!("replied; connection closed");
+    // "Sent" means the kernel took the bytes: a client that left meanwhile never reads them.
+    log!("sent the reply; connection closed");
     Ok(())
 }
