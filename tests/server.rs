@@ -702,7 +702,10 @@ fn start_with_stdout_pipe(
     });
     let addr = loop {
         let mut line = String::new();
-        assert!(stdout.read_line(&mut line).unwrap() > 0, "no listening line");
+        assert!(
+            stdout.read_line(&mut line).unwrap() > 0,
+            "no listening line"
+        );
         if let Some(addr) = support::listening_address(&line) {
             break addr;
         }
@@ -786,7 +789,11 @@ fn server_05_says_busy_when_no_thread_can_be_started() {
         let status =
             std::fs::read_to_string(format!("/proc/{}/status", server.child.0.id())).unwrap();
         let line = status.lines().find(|l| l.starts_with("VmSize:")).unwrap();
-        line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap()
+        line.split_whitespace()
+            .nth(1)
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
     };
     let mut command = std::process::Command::new("sh");
     command
@@ -797,7 +804,10 @@ fn server_05_says_busy_when_no_thread_can_be_started() {
     let mut server = RunningServer::start_command(command);
     let mut refused = Client::connect(server.addr);
     assert_eq!(refused.rest(), BUSY, "one line, then the close");
-    assert!(server.child.terminate(PATIENCE).is_some(), "the server stops");
+    assert!(
+        server.child.terminate(PATIENCE).is_some(),
+        "the server stops"
+    );
     assert_eq!(
         server.wait_for_line("server stopped", PATIENCE).unwrap(),
         "server stopped: 0 clients served, 1 turned away, 0 cut off after the grace period"
