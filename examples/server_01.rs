@@ -1,38 +1,14 @@
 //! # server_01: create a socket and bind it to an address
 //!
-//! A server starts like a client, with a socket, but then claims an address of its own so
-//! clients can find it: `bind` ties the socket to one IP address of this machine and one port.
-//! This lesson only binds (it does not listen yet), prints the address it got, and exits.
-//!
-//! Mirrors `server-01.py` of the Python course, which binds `''`:8888 and prints "Socket
-//! created" and "Socket bind complete". Three differences, all on purpose:
-//!
-//! - We bind 127.0.0.1 by default, not `''` (every interface): a lesson server should not be
-//!   reachable from the whole network unless you ask for it. `--host 0.0.0.0` (or `--host ::`
-//!   for IPv6) binds every interface: then anyone who can reach this machine over the network
-//!   (the lab, the café Wi-Fi) can connect to your server.
-//! - We set `SO_REUSEADDR` before `bind` (the Python course only does it from `server-03.py`
-//!   on). Without it, restarting a server right after stopping it fails with "address already
-//!   in use" for a minute or two, while the connections of the old run wait in `TIME_WAIT`.
-//! - A failure prints one sentence and exits with code 1, instead of an error code and a
-//!   message that still exits 0.
-//!
-//! We use the `socket2` crate because `std::net::TcpListener::bind` does socket, options,
-//! bind and listen in one call: here each step is written out.
+//! A server claims an address so clients can find it: `bind` ties a socket to one IP address
+//! of this machine and one port. This one binds, prints the address it got, and exits.
+//! It prints with `netutil::log!` (like `println!`, but a server never crashes or stalls
+//! because nobody reads its output: see the notes).
 //!
 //! ## How to run
 //!
-//! In one terminal:
-//!
 //! ```text
 //! cargo run --example server_01
-//! cargo run --example server_01 -- --port 0        # let the system pick a free port
-//! ```
-//!
-//! In another terminal, take the port first and watch `server_01` fail politely:
-//!
-//! ```text
-//! nc -l 127.0.0.1 8888                             # (or: python3 -m http.server -b 127.0.0.1 8888)
 //! ```
 //!
 //! ## What you should see
@@ -41,15 +17,6 @@
 //! Socket created
 //! SO_REUSEADDR set
 //! Socket bind complete: bound to 127.0.0.1:8888
-//! ```
-//!
-//! With another program listening on port 8888, exit code 1:
-//!
-//! ```text
-//! Socket created
-//! SO_REUSEADDR set
-//! error: could not bind 127.0.0.1:8888: Address already in use (os error 98)
-//! hint: another program already uses that port: stop it, or pick another with --port
 //! ```
 
 use std::error::Error;

@@ -1,28 +1,13 @@
 //! # server_02: listen, and accept one client
 //!
-//! A bound socket is not a server yet. `listen` turns it into a listening socket: from then
-//! on the kernel completes TCP handshakes with clients by itself and queues the finished
-//! connections. `accept` takes the next one from that queue (waiting until there is one) and
-//! returns a new socket for talking to that client, plus the client's address.
-//!
-//! Mirrors `server-02.py`, which adds `listen(10)` and one `accept()` and prints who
-//! connected. As in `server_01`, we bind 127.0.0.1 unless `--host` says otherwise, set
-//! `SO_REUSEADDR` first, and report failures in one sentence with exit code 1.
+//! `listen` turns the bound socket into a listening one: the kernel completes the handshakes
+//! and queues the clients. `accept` takes the next one: this server accepts one and exits.
 //!
 //! ## How to run
 //!
-//! In one terminal:
-//!
 //! ```text
-//! cargo run --example server_02
-//! ```
-//!
-//! In another terminal, connect (any of these):
-//!
-//! ```text
-//! nc 127.0.0.1 8888
-//! telnet 127.0.0.1 8888
-//! cargo run --example echo_client -- --port 8888
+//! cargo run --example server_02     # in one terminal
+//! cargo run --example line_client   # in another (or: nc 127.0.0.1 8888, telnet 127.0.0.1 8888)
 //! ```
 //!
 //! ## What you should see
@@ -34,9 +19,6 @@
 //! listening on 127.0.0.1:8888 (backlog 10)
 //! Connected with 127.0.0.1:52814
 //! ```
-//!
-//! The client's port (52814 here) is an ephemeral port its system picked. The server then
-//! exits, which closes the connection: `nc` ends too.
 
 use std::error::Error;
 use std::net::{IpAddr, SocketAddr, TcpListener};

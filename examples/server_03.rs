@@ -1,31 +1,13 @@
 //! # server_03: receive from the client, reply, close
 //!
-//! The accepted socket is a byte stream to one client. This lesson reads what the client
-//! sends, sends the same bytes back, and closes the connection.
-//!
-//! Mirrors `server-03.py`, which calls `recv(1024)` once, sends the data back and closes.
-//! Read what one call to `read` returns honestly: TCP delivers a stream of bytes, not
-//! messages. One `read` returns whatever has arrived so far, up to the buffer size: it may be
-//! part of what the client typed, or (if it sent fast) more than one line. This lesson, like
-//! the original, replies to exactly what one read returned; `server_05` reads whole lines.
-//!
-//! What we add: a read timeout (`--timeout`), so a client that connects and says nothing
-//! cannot keep the server waiting forever; and a client that closes without sending anything
-//! is reported, not taken for an error.
+//! The accepted socket is a byte stream to one client. This server reads once (what has
+//! arrived so far, up to 1024 bytes), sends those bytes back, and closes.
 //!
 //! ## How to run
 //!
-//! In one terminal:
-//!
 //! ```text
-//! cargo run --example server_03
-//! ```
-//!
-//! In another terminal, connect and type a line (press Enter):
-//!
-//! ```text
-//! nc 127.0.0.1 8888
-//! telnet 127.0.0.1 8888
+//! cargo run --example server_03     # in one terminal
+//! cargo run --example line_client   # in another (or: nc 127.0.0.1 8888, telnet 127.0.0.1 8888)
 //! ```
 //!
 //! ## What you should see
@@ -38,14 +20,6 @@
 //! Connected with 127.0.0.1:52814
 //! received 6 bytes from 127.0.0.1:52814: "hello\n"
 //! sent them back; connection closed
-//! ```
-//!
-//! The client sees its own line once more, then the connection closes. If it sends nothing
-//! for 10 seconds, exit code 1:
-//!
-//! ```text
-//! error: could not receive from 127.0.0.1:52814: timed out after 10s
-//! hint: no answer in time: is the peer running, and is this machine online?
 //! ```
 
 use std::error::Error;

@@ -1,34 +1,13 @@
 //! # server_04: serve clients one after another, forever
 //!
-//! A real server does not exit after one client: it goes back to `accept` for the next one.
-//! The new idea is the loop, and what it takes to keep it alive: nothing one client does
-//! (closing at once, resetting the connection, staying silent, sending bytes that are not
-//! text) may stop the server for everybody else.
-//!
-//! Mirrors `server-04.py`: `while True`, accept, `recv(1024)`, reply `"OK..."` plus the data,
-//! close. The original has a bug that this lesson fixes: when a client closes without sending
-//! anything, `recv` returns an empty string and the original `break`s out of the loop, which
-//! stops the whole server. Here an empty read ends only that client's turn, and every error
-//! of one client is printed and forgotten.
-//!
-//! Clients are served one at a time: while one is connected, the next waits in the backlog.
-//! That is why the timeout (`--timeout`) matters more here than in `server_03`: a silent
-//! client could otherwise block every client after it. `server_05` serves them at the same
-//! time with threads.
+//! After each client the server goes back to `accept`: whatever one client does (close at
+//! once, reset, stay silent for `--timeout`), the next one is served, one at a time.
 //!
 //! ## How to run
 //!
-//! In one terminal:
-//!
 //! ```text
-//! cargo run --example server_04
-//! ```
-//!
-//! In another terminal, connect several times (Ctrl-C stops the server):
-//!
-//! ```text
-//! nc 127.0.0.1 8888
-//! printf 'hello\n' | socat -t 2 - TCP:127.0.0.1:8888
+//! cargo run --example server_04     # in one terminal
+//! cargo run --example line_client   # in another (or: nc 127.0.0.1 8888, telnet 127.0.0.1 8888)
 //! ```
 //!
 //! ## What you should see
@@ -40,14 +19,12 @@
 //! listening on 127.0.0.1:8888 (backlog 10)
 //! Connected with 127.0.0.1:52814
 //! received 6 bytes from 127.0.0.1:52814: "hello\n"
-//! replied; connection closed
+//! sent the reply; connection closed
 //! Connected with 127.0.0.1:52820
 //! 127.0.0.1:52820 closed the connection without sending anything
 //! Connected with 127.0.0.1:52830
 //! 127.0.0.1:52830: could not receive: timed out after 10s
 //! ```
-//!
-//! Each client gets `OK...` followed by what it sent: `OK...hello`.
 
 use std::error::Error;
 use std::io::{Read, Write};

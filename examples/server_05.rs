@@ -1,32 +1,22 @@
 //! # server_05: a thread per client, bounded
 //!
-//! `server_04` serves one client at a time. Here the accept loop hands each client to a
-//! thread of its own (`thread::spawn`) and goes straight back to `accept`, so many clients
-//! talk to the server at once: each gets a greeting, then `OK...` plus every line it sends.
-//! `run` shows the loop and the spawn; below it, each limit a real server needs is one small
-//! helper: the cap (`Seat`), the busy line, the idle timeout, the line deadline, the longest
-//! line, and the graceful stop on Ctrl-C or SIGTERM.
+//! The accept loop hands each client to a thread of its own (`thread::spawn`) and goes
+//! straight back to `accept`, so many clients are served at once: a greeting, then `OK...`
+//! plus each line. `run` shows the loop and the spawn; below it, one small helper per limit:
 //!
-//! | flag | default | at the limit |
+//! | flag | default | at the limit, the client gets (and is closed) |
 //! |---|---|---|
-//! | `--max-clients` | 256 | the next client gets `Server busy: too many clients, try again later` |
-//! | `--idle-timeout` | 60 s | silent that long before a line: `Idle for 60s: disconnecting. Bye` |
-//! | `--line-timeout` | 30 s | a line started but not finished by then: `Too slow: a line must arrive whole within 30s. Bye` |
-//! | `--max-line` | 4096 bytes | a longer line: `Line too long: the limit is 4096 bytes. Bye` |
-//! | `--grace` | 5 s | after Ctrl-C or SIGTERM, how long live clients may stay |
+//! | `--max-clients` | 256 | `Server busy: too many clients, try again later` |
+//! | `--idle-timeout` | 60 s | `Idle for 60s: disconnecting. Bye` (silent before a line) |
+//! | `--line-timeout` | 30 s | `Too slow: a line must arrive whole within 30s. Bye` |
+//! | `--max-line` | 4096 bytes | `Line too long: the limit is 4096 bytes. Bye` |
+//! | `--grace` | 5 s | after Ctrl-C or SIGTERM, live clients may stay this long |
 //!
 //! ## How to run
 //!
-//! In one terminal:
-//!
 //! ```text
-//! cargo run --example server_05
-//! ```
-//!
-//! In two other terminals at the same time (or `nc 127.0.0.1 8888`, `telnet 127.0.0.1 8888`):
-//!
-//! ```text
-//! cargo run --example line_client
+//! cargo run --example server_05     # in one terminal
+//! cargo run --example line_client   # in another (or: nc 127.0.0.1 8888, telnet 127.0.0.1 8888)
 //! ```
 //!
 //! ## What you should see
@@ -42,9 +32,6 @@
 //! ^Cstopping: no new clients; waiting up to 5s for 1 live client(s)
 //! server stopped: 2 clients served, 0 turned away, 1 cut off after the grace period
 //! ```
-//!
-//! Each client sees `Welcome to the server. Type something and hit enter`, then `OK...hello`
-//! after typing `hello`.
 
 use std::error::Error;
 use std::fmt;
@@ -192,11 +179,8 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
             }
         }
     }
-    stop_gracefully(listener, &live, Duration::from_secs(args.grace));
-    log!(
-        "server stopped: {served} clients served, {turned_away} turned away, {} cut off after the grace period",
-        live.load(Ordering::SeqCst)
-    );
+    let grace = Duration::from_secs(args.grace);
+    stop_gracefully(listener, &live, grace, served, turned_away);
     Ok(())
 }
 
@@ -227,36 +211,15 @@ fn talk(stream: &TcpStream, limits: Limits) -> io::Result<String> {
     let mut line = Vec::new();
     let mut reply = Vec::new();
     let mut lines = 0u64;
-    let (goodbye, ending) = loop {
+    loop {
         match read_line(&mut reader, &mut line, limits)? {
             NextLine::Line => {}
             NextLine::Closed => return Ok(format!("left after {lines} lines")),
-            NextLine::Idle => {
-                break (
-                    format!("Idle for {:?}: disconnecting. Bye\n", limits.idle_timeout),
-                    format!("idle for {:?}: disconnected", limits.idle_timeout),
-                );
-            }
-            NextLine::TooSlow => {
-                break (
-                    format!(
-                        "Too slow: a line must arrive whole within {:?}. Bye\n",
-                        limits.line_timeout
-                    ),
-                    format!(
-                        "too slow: no whole line within {:?}: disconnected",
-                        limits.line_timeout
-                    ),
-                );
-            }
-            NextLine::TooLong => {
-                break (
-                    format!(
-                        "Line too long: the limit is {} bytes. Bye\n",
-                        limits.max_line
-                    ),
-                    format!("sent a line over {} bytes: disconnected", limits.max_line),
-                );
+            // A limit was hit: say why in one line, and close so that the line arrives.
+            NextLine::Over(limit) => {
+                let (goodbye, ending) = limit.words(limits);
+                hang_up(stream, goodbye.as_bytes(), LINGER);
+                return Ok(ending);
             }
         }
         // The line goes back as received, bytes and all, "\n" included (a last line without
@@ -267,10 +230,7 @@ fn talk(stream: &TcpStream, limits: Limits) -> io::Result<String> {
         reply.extend_from_slice(&line);
         writer.write_all(&reply)?;
         lines += 1;
-    };
-    // A limit was hit: say why in one line, and close so that the line arrives.
-    hang_up(stream, goodbye.as_bytes(), LINGER);
-    Ok(ending)
+    }
 }
 
 /// What [`read_line`] found.
@@ -279,12 +239,44 @@ enum NextLine {
     Line,
     /// The client closed between lines.
     Closed,
+    /// The client went over a limit.
+    Over(Limit),
+}
+
+/// The limits a client can go over while we wait for a line.
+enum Limit {
     /// Nothing arrived for the idle timeout.
     Idle,
     /// A line started but did not end within the line timeout.
     TooSlow,
     /// A line longer than the limit.
     TooLong,
+}
+
+impl Limit {
+    /// What the client is told, and what the log says.
+    fn words(self, limits: Limits) -> (String, String) {
+        let Limits {
+            idle_timeout: idle,
+            line_timeout: line,
+            max_line: max,
+            ..
+        } = limits;
+        match self {
+            Limit::Idle => (
+                format!("Idle for {idle:?}: disconnecting. Bye\n"),
+                format!("idle for {idle:?}: disconnected"),
+            ),
+            Limit::TooSlow => (
+                format!("Too slow: a line must arrive whole within {line:?}. Bye\n"),
+                format!("too slow: no whole line within {line:?}: disconnected"),
+            ),
+            Limit::TooLong => (
+                format!("Line too long: the limit is {max} bytes. Bye\n"),
+                format!("sent a line over {max} bytes: disconnected"),
+            ),
+        }
+    }
 }
 
 /// Reads the next line into `line`, within three limits:
@@ -307,14 +299,16 @@ fn read_line(
                 Some(deadline) => deadline.saturating_duration_since(Instant::now()),
             };
             if wait.is_zero() {
-                return Ok(NextLine::TooSlow);
+                return Ok(NextLine::Over(Limit::TooSlow));
             }
             reader.get_ref().set_read_timeout(Some(wait))?;
         }
         let received = match reader.fill_buf() {
             Ok(received) => received,
-            Err(error) if is_timeout(&error) && deadline.is_none() => return Ok(NextLine::Idle),
-            Err(error) if is_timeout(&error) => return Ok(NextLine::TooSlow),
+            Err(error) if is_timeout(&error) && deadline.is_none() => {
+                return Ok(NextLine::Over(Limit::Idle));
+            }
+            Err(error) if is_timeout(&error) => return Ok(NextLine::Over(Limit::TooSlow)),
             Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
             Err(error) => return Err(error),
         };
@@ -338,7 +332,7 @@ fn read_line(
             return Ok(NextLine::Line);
         }
         if line.len() > limits.max_line {
-            return Ok(NextLine::TooLong);
+            return Ok(NextLine::Over(Limit::TooLong));
         }
     }
 }
@@ -417,7 +411,13 @@ fn stop_on_ctrl_c(listener: &TcpListener) -> Result<ShutdownHandle, Box<dyn Erro
 /// The graceful stop: close the listener first (new clients are refused at once instead of
 /// waiting in the backlog), then give live clients up to `grace` to leave on their own.
 /// Those still there when the program returns are closed by the system (a FIN each).
-fn stop_gracefully(listener: TcpListener, live: &AtomicUsize, grace: Duration) {
+fn stop_gracefully(
+    listener: TcpListener,
+    live: &AtomicUsize,
+    grace: Duration,
+    served: u64,
+    turned_away: u64,
+) {
     drop(listener);
     log!(
         "stopping: no new clients; waiting up to {grace:?} for {} live client(s)",
@@ -427,4 +427,8 @@ fn stop_gracefully(listener: TcpListener, live: &AtomicUsize, grace: Duration) {
     while live.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
         thread::sleep(Duration::from_millis(50));
     }
+    log!(
+        "server stopped: {served} clients served, {turned_away} turned away, {} cut off after the grace period",
+        live.load(Ordering::SeqCst)
+    );
 }
