@@ -780,27 +780,39 @@ fn server_05_stops_gracefully_on_sigterm() {
 
 /// The server runs with its address space capped just above what it uses when idle, so the
 /// 2 MiB stack of a client thread cannot be mapped and `spawn` fails (root ignores
-/// `ulimit -u`, not `ulimit -v`). Linux only: the size comes from /proc.
+/// `ulimit -u`, not `ulimit -v`). Linux only: the size comes from /proc. MALLOC_ARENA_MAX=1
+/// keeps glibc from reserving 64 MiB of address space per thread that allocates, which would
+/// make the idle size vary from run to run by more than a stack.
 #[cfg(target_os = "linux")]
 #[test]
 fn server_05_says_busy_when_no_thread_can_be_started() {
-    let idle_kib = {
-        let server = RunningServer::start("server_05", &["--port", "0"]);
-        let status =
-            std::fs::read_to_string(format!("/proc/{}/status", server.child.0.id())).unwrap();
+    let vm_size_kib = |pid: u32| -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
         let line = status.lines().find(|l| l.starts_with("VmSize:")).unwrap();
-        line.split_whitespace()
-            .nth(1)
-            .unwrap()
-            .parse::<u64>()
-            .unwrap()
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    };
+    let idle_kib = {
+        let mut command = support::lesson("server_05", &["--port", "0"]);
+        command.env("MALLOC_ARENA_MAX", "1");
+        let server = RunningServer::start_command(command);
+        // Its threads (log writer, signal handler) may still be starting: wait until it settles.
+        let mut size = vm_size_kib(server.child.0.id());
+        loop {
+            thread::sleep(Duration::from_millis(200));
+            let now = vm_size_kib(server.child.0.id());
+            if now == size {
+                break size;
+            }
+            size = now;
+        }
     };
     let mut command = std::process::Command::new("sh");
     command
         .arg("-c")
         .arg(r#"ulimit -v "$1" && exec "$0" --port 0"#)
         .arg(support::lesson_path("server_05"))
-        .arg((idle_kib + 512).to_string());
+        .arg((idle_kib + 512).to_string())
+        .env("MALLOC_ARENA_MAX", "1");
     let mut server = RunningServer::start_command(command);
     let mut refused = Client::connect(server.addr);
     assert_eq!(refused.rest(), BUSY, "one line, then the close");
