@@ -34,6 +34,8 @@ mod wire;
 
 pub use grade::grade;
 pub use program::stop_all_programs;
+/// The JSON library [`Report::to_json`] writes with, for programs that read the report back.
+pub use serde_json;
 pub use timeparse::times_in;
 
 /// The language of the report.
