@@ -364,3 +364,46 @@ fn an_echo_client_with_one_recv_fails_the_echo() {
     let report = python(Lesson::EchoClient, "bad_echo_client_one_recv.py", CLIENT);
     assert_fails_exactly(&report, &["echo"]);
 }
+
+/// The code block under `heading` in a notes file.
+fn shown_in_notes(path: &str, heading: &str) -> Vec<String> {
+    let notes = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path))
+        .expect("the notes");
+    let section = notes.split(heading).nth(1).expect("the heading");
+    let block = section.split("```text\n").nth(1).expect("a code block");
+    let block = block.split("```").next().expect("its end");
+    block.lines().map(str::to_owned).collect()
+}
+
+#[test]
+#[ignore = "needs python3"]
+fn the_tables_in_the_notes_come_from_a_real_run() {
+    for (lang, path, heading) in [
+        (
+            Lang::En,
+            "docs/checking-homework.md",
+            "## Reading the table",
+        ),
+        (
+            Lang::Es,
+            "docs/es/checking-homework.md",
+            "## Cómo leer la tabla",
+        ),
+    ] {
+        require_program("python3");
+        let mut command = fixture("bad_server_05_recv_as_line.py");
+        command.extend(SERVER.iter().map(|arg| arg.to_string()));
+        let options = Options { lang, ..options() };
+        let table = coursecheck::check(Lesson::Server05, &command, &options).to_table(lang);
+        for line in shown_in_notes(path, heading) {
+            // The first line names the student's file; "…" stands for the rows left out.
+            if line.starts_with("Checking") || line.starts_with("Revisando") || line == "…" {
+                continue;
+            }
+            assert!(
+                table.lines().any(|real| real == line),
+                "{path} shows a line the checker does not print:\n{line}\n\nreal output:\n{table}"
+            );
+        }
+    }
+}

@@ -234,7 +234,7 @@ pub(crate) fn run_sntp(command: &[String], options: &Options) -> Vec<CheckResult
             None => Err(tr!(
                 lang,
                 "The server never answered and the program was still waiting after {} s: UDP never reports a lost datagram, so set a timeout on the receive.",
-                "El servidor nunca respondió y el programa seguía esperando después de {} s: UDP nunca avisa que se perdió un datagrama, así que ponga un tiempo límite a la recepción.",
+                "El servidor nunca respondió y el programa seguía esperando después de {} s: UDP nunca avisa que se perdió un datagrama, así que pon un tiempo límite a la recepción.",
                 NO_REPLY_LIMIT.as_secs()
             )),
             Some(status) if status.success() => Err(tr!(
@@ -345,7 +345,7 @@ fn sntp_time(log: &SntpLog, finished: &Finished, lang: Lang) -> Outcome {
         tr!(
             lang,
             "Printed {}, a whole number of hours from the server's time {}: a time-zone mix-up? Print local time, or say the zone (ISO 8601 with Z or +hh:mm).",
-            "Imprimió {}, un número exacto de horas lejos de la hora del servidor {}: ¿una confusión de zona horaria? Imprima la hora local, o diga la zona (ISO 8601 con Z o +hh:mm).",
+            "Imprimió {}, un número exacto de horas lejos de la hora del servidor {}: ¿una confusión de zona horaria? Imprime la hora local, o indica la zona (ISO 8601 con Z o +hh:mm).",
             shown,
             expected
         )
@@ -666,15 +666,15 @@ fn body_check(framing: Framing, finished: &Finished, lang: Lang) -> Outcome {
     let why = match framing {
         Framing::ContentLength => lang.pick(
             "keep reading until you have Content-Length bytes of body: one recv is not a response",
-            "siga leyendo hasta tener Content-Length bytes de cuerpo: un solo recv no es una respuesta",
+            "sigue leyendo hasta tener Content-Length bytes de cuerpo: un solo recv no es una respuesta",
         ),
         Framing::Chunked => lang.pick(
             "decode Transfer-Encoding: chunked (a size line in hex before each chunk, 0 at the end) and print only the data",
-            "decodifique Transfer-Encoding: chunked (una línea con el tamaño en hexadecimal antes de cada pedazo, 0 al final) e imprima solo los datos",
+            "decodifica Transfer-Encoding: chunked (una línea con el tamaño en hexadecimal antes de cada pedazo, 0 al final) e imprime solo los datos",
         ),
         Framing::Close => lang.pick(
             "with neither Content-Length nor chunked, the body ends when the server closes: read until recv returns 0 bytes",
-            "sin Content-Length ni chunked, el cuerpo termina cuando el servidor cierra: lea hasta que recv devuelva 0 bytes",
+            "sin Content-Length ni chunked, el cuerpo termina cuando el servidor cierra: lee hasta que recv devuelva 0 bytes",
         ),
     };
     Err(tr!(
@@ -819,14 +819,14 @@ pub(crate) fn run_echo_client(command: &[String], options: &Options) -> Vec<Chec
         Err(tr!(
             lang,
             "The program closed the connection before the whole echo came back ({}): read until you have as many bytes as you sent.",
-            "El programa cerró la conexión antes de que volviera todo el eco ({}): lea hasta tener tantos bytes como envió.",
+            "El programa cerró la conexión antes de que volviera todo el eco ({}): lee hasta tener tantos bytes como enviaste.",
             failure
         ))
     } else if !is_subsequence(&log.received, &finished.stdout) {
         Err(tr!(
             lang,
             "The echo of {} came back in {} pieces, but the output does not show all of it, in order: print what you receive.",
-            "El eco de {} volvió en {} pedazos, pero la salida no lo muestra completo y en orden: imprima lo que recibe.",
+            "El eco de {} volvió en {} pedazos, pero la salida no lo muestra completo y en orden: imprime lo que recibes.",
             show(&log.received, 50),
             log.pieces
         ))

@@ -326,7 +326,7 @@ impl Report {
                 tr!(
                     lang,
                     "{}/{} checks passed. Hint: read the notes for {} in {} and compare with the sentence under each ❌.",
-                    "{}/{} pruebas pasaron. Pista: lea las notas de {} en {} y compare con la frase debajo de cada ❌.",
+                    "{}/{} pruebas pasaron. Pista: lee las notas de {} en {} y compara con la frase debajo de cada ❌.",
                     passed,
                     total,
                     self.lesson.name(),

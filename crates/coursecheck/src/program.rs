@@ -57,6 +57,7 @@ pub(crate) struct Program {
     stdout: Arc<Mutex<Vec<u8>>>,
     stderr: Arc<Mutex<Vec<u8>>>,
     status: Option<ExitStatus>,
+    lang: Lang,
 }
 
 impl Program {
@@ -78,7 +79,7 @@ impl Program {
             return Err(tr!(
                 lang,
                 "No command to run: give it after `--`.",
-                "No hay comando para ejecutar: escríbalo después de `--`."
+                "No hay comando para ejecutar: escríbelo después de `--`."
             ));
         };
         let mut process = Command::new(program);
@@ -120,6 +121,7 @@ impl Program {
             stdout,
             stderr,
             status: None,
+            lang,
         })
     }
 
@@ -172,7 +174,7 @@ impl Program {
             }));
         }
         if lines.is_empty() {
-            lines.push("(nothing printed)".to_owned());
+            lines.push(tr!(self.lang, "(nothing printed)", "(no imprimió nada)"));
         }
         lines
     }

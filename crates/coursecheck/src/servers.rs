@@ -337,7 +337,7 @@ fn body(id: &str, run: &Run) -> Outcome {
                     return Err(tr!(
                         lang,
                         "Sent \"split line\\n\" in three pieces; after the piece {} (no newline yet) the program already answered {}: it treats one read as a line. Read until \"\\n\".",
-                        "Se envió \"split line\\n\" en tres pedazos; después del pedazo {} (todavía sin salto de línea) el programa ya respondió {}: toma una lectura como si fuera una línea. Lea hasta \"\\n\".",
+                        "Se envió \"split line\\n\" en tres pedazos; después del pedazo {} (todavía sin salto de línea) el programa ya respondió {}: toma una lectura como si fuera una línea. Lee hasta \"\\n\".",
                         show(piece, 20),
                         show(&early, 40)
                     ));
@@ -363,7 +363,7 @@ fn body(id: &str, run: &Run) -> Outcome {
                     "{error} {}",
                     lang.pick(
                         "One read can hold several lines: answer each line.",
-                        "Una lectura puede traer varias líneas: responda cada línea."
+                        "Una lectura puede traer varias líneas: responde a cada línea."
                     )
                 )
             })?;
@@ -409,7 +409,7 @@ fn concurrent(run: &Run) -> Outcome {
         tr!(
             lang,
             "While a silent client stayed connected, client {} of {} was not served: {} Serve each client on its own thread.",
-            "Mientras un cliente callado seguía conectado, el cliente {} de {} no fue atendido: {} Atienda a cada cliente en su propio hilo.",
+            "Mientras un cliente callado seguía conectado, el cliente {} de {} no fue atendido: {} Atiende a cada cliente en su propio hilo.",
             number,
             count,
             error
@@ -506,7 +506,7 @@ fn bulk_echo(run: &Run) -> Outcome {
         Some(at) => tr!(
             lang,
             "Sent 1 MiB that is not text; the echo differs at byte {}: sent 0x{:02x}, got 0x{:02x} ({} bytes came back; {}). Treat the data as bytes: never decode it as text.",
-            "Se envió 1 MiB que no es texto; el eco difiere en el byte {}: se envió 0x{:02x} y llegó 0x{:02x} (volvieron {} bytes; {}). Trate los datos como bytes: nunca los decodifique como texto.",
+            "Se envió 1 MiB que no es texto; el eco difiere en el byte {}: se envió 0x{:02x} y llegó 0x{:02x} (volvieron {} bytes; {}). Trata los datos como bytes: nunca los decodifiques como texto.",
             at,
             payload[at],
             echo[at],
@@ -516,7 +516,7 @@ fn bulk_echo(run: &Run) -> Outcome {
         None => tr!(
             lang,
             "Sent 1 MiB that is not text; {} of {} bytes came back ({}). Echo every read until the client closes, and send all of it (sendall, write_all).",
-            "Se envió 1 MiB que no es texto; volvieron {} de {} bytes ({}). Devuelva cada lectura hasta que el cliente cierre, y envíela completa (sendall, write_all).",
+            "Se envió 1 MiB que no es texto; volvieron {} de {} bytes ({}). Devuelve cada lectura hasta que el cliente cierre, y envíala completa (sendall, write_all).",
             echo.len(),
             BULK_LEN,
             ending

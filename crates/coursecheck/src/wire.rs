@@ -85,7 +85,7 @@ impl Conn {
             tr!(
                 lang,
                 "Expected {} {}, got nothing ({}).",
-                "Se esperaba {} {}, y no llegó nada ({}).",
+                "Se esperaba recibir {} {}, y no llegó nada ({}).",
                 what,
                 show(expected, 60),
                 why
@@ -94,7 +94,7 @@ impl Conn {
             tr!(
                 lang,
                 "Expected {} {}, got {} ({}).",
-                "Se esperaba {} {}, y llegó {} ({}).",
+                "Se esperaba recibir {} {}, y llegó {} ({}).",
                 what,
                 show(expected, 60),
                 show(&got, 60),
