@@ -56,13 +56,15 @@ struct Run {
     lang: Lang,
     lesson: Lesson,
     program: Arc<Mutex<Program>>,
+    /// How long the program may take to start accepting connections: the whole check's time.
+    startup: Duration,
 }
 
 impl Run {
     /// A new client connection. The first one of a check also waits for the program to start:
     /// a refused connection makes no client on the program's side, so retrying is harmless.
     fn client(&self) -> Result<Conn, String> {
-        let deadline = Instant::now() + STARTUP_WAIT;
+        let deadline = Instant::now() + self.startup;
         loop {
             if let Some(status) = self.program.lock().ok().and_then(|mut p| p.exited()) {
                 return Err(tr!(
@@ -81,7 +83,7 @@ impl Run {
                         "Nothing accepted connections on {} within {} s ({}): does the program use the port it is given ({{port}})?",
                         "Nada aceptó conexiones en {} en {} s ({}): ¿el programa usa el puerto que se le da ({{port}})?",
                         self.addr,
-                        STARTUP_WAIT.as_secs(),
+                        self.startup.as_secs(),
                         error
                     ));
                 }
@@ -123,9 +125,6 @@ impl Run {
         Ok(conn)
     }
 }
-
-/// How long the program may take to start accepting connections.
-const STARTUP_WAIT: Duration = Duration::from_secs(8);
 
 fn title(lesson: Lesson, id: &str, lang: Lang) -> String {
     let text = match (id, lesson) {
@@ -207,6 +206,7 @@ fn run_one(lesson: Lesson, id: &'static str, command: &[String], options: &Optio
         lang,
         lesson,
         program: program.clone(),
+        startup: options.timeout,
     };
     // The body runs on its own thread so the whole check stops at the deadline, whatever the
     // program does: killing the program below ends any read the body is still waiting on.
