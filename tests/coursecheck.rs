@@ -134,6 +134,23 @@ fn spanish_report_from_the_option() {
 }
 
 #[test]
+fn spanish_report_from_the_locale() {
+    let output = Command::new(workspace_binary("coursecheck", "coursecheck"))
+        .args(["server_03", "--"])
+        .arg(lesson_path("server_03"))
+        .args(["--port", "{port}"])
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .env("LANG", "es_CO.UTF-8")
+        .output()
+        .expect("run coursecheck");
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    assert!(table.starts_with("Revisando server_03"), "{table}");
+    assert!(table.contains("Se envió \"hello\\n\" y volvió"), "{table}");
+}
+
+#[test]
 fn json_output_names_every_check_and_the_exit_status_follows_the_result() {
     let checker = workspace_binary("coursecheck", "coursecheck");
     let output = Command::new(&checker)
