@@ -15,7 +15,7 @@
 //! the end of each check, whatever happened.
 //!
 //! The library is what the binary and the kit's own tests call: [`check`] runs every check of
-//! one lesson and returns a [`Report`]; [`grade`] runs a whole class.
+//! one lesson and returns a [`Report`]; [`grade()`] runs a whole class.
 
 #![deny(missing_docs)]
 

@@ -9,14 +9,14 @@ use chrono::{DateTime, Local, NaiveDateTime, TimeZone};
 /// - C's and Python's `ctime`, in this machine's time zone: `Thu Nov 26 07:21:06 2026`;
 /// - ISO 8601 / RFC 3339 with a zone (`2026-11-26T07:21:06Z`, `…+01:00`), or without one,
 ///   in this machine's time zone (`2026-11-26T07:21:06`, `2026-11-26 07:21:06.123`);
-/// - Unix time in seconds, with or without a fraction (`1795678866.25`).
+/// - Unix time in seconds, with or without a fraction (`1795677666.25`).
 ///
 /// ```
 /// use std::time::{Duration, UNIX_EPOCH};
 ///
-/// let found = coursecheck::times_in("time: 2026-11-26T07:21:06Z\nunix 1795678866.5");
-/// assert_eq!(found[0], UNIX_EPOCH + Duration::from_secs(1_795_678_866));
-/// assert_eq!(found[1], UNIX_EPOCH + Duration::from_millis(1_795_678_866_500));
+/// let found = coursecheck::times_in("time: 2026-11-26T07:21:06Z\nunix 1795677666.5");
+/// assert_eq!(found[0], UNIX_EPOCH + Duration::from_secs(1_795_677_666));
+/// assert_eq!(found[1], UNIX_EPOCH + Duration::from_millis(1_795_677_666_500));
 /// ```
 pub fn times_in(text: &str) -> Vec<SystemTime> {
     let mut found = Vec::new();
@@ -98,10 +98,10 @@ mod tests {
 
     #[test]
     fn iso_forms_and_unix_seconds() {
-        let utc = UNIX_EPOCH + Duration::from_secs(1_795_678_866);
+        let utc = UNIX_EPOCH + Duration::from_secs(1_795_677_666);
         assert_eq!(times_in("at 2026-11-26T07:21:06+00:00."), [utc]);
         assert_eq!(times_in("2026-11-26 07:21:06 UTC"), [utc]);
-        assert_eq!(times_in("(1795678866)"), [utc]);
+        assert_eq!(times_in("(1795677666)"), [utc]);
         let naive = NaiveDateTime::parse_from_str("2026-11-26 07:21:06", "%Y-%m-%d %H:%M:%S");
         assert_eq!(
             times_in("2026-11-26 07:21:06"),
