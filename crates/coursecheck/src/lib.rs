@@ -188,20 +188,6 @@ impl Lesson {
             Lesson::EchoClient => clients::ECHO_CLIENT,
         }
     }
-
-    /// An example command line for this lesson's kit program, as the notes show it.
-    pub fn example(self) -> &'static str {
-        match self {
-            Lesson::Server03 => "cargo run --example server_03 -- --port {port}",
-            Lesson::Server04 => "cargo run --example server_04 -- --port {port}",
-            Lesson::Server05 => "cargo run --example server_05 -- --port {port}",
-            Lesson::EchoServer => "cargo run --example echo_server -- --port {port}",
-            Lesson::Basics04 => "cargo run --example basics_04 -- {host} --port {port}",
-            Lesson::Basics05 => "cargo run --example basics_05 -- {host} --port {port}",
-            Lesson::Socket05 => "cargo run --example socket_05 -- {host} {port} / --body",
-            Lesson::EchoClient => "cargo run --example echo_client -- --port {port}",
-        }
-    }
 }
 
 /// How to run the checks.
