@@ -49,7 +49,7 @@
 //!
 //! ```text
 //! error: could not connect to 127.0.0.1 port 8888: Connection refused (os error 111)
-//! hint: start the server first, e.g. cargo run --example server_05
+//! hint: start the server first (for example the server_05 lesson), or check --host and --port
 //! ```
 
 use std::error::Error;
@@ -152,8 +152,9 @@ fn connect(host: &str, port: u16, timeout: Duration) -> Result<TcpStream, Box<dy
         }
     }
     let error = last_error.unwrap_or_else(|| io::ErrorKind::AddrNotAvailable.into());
-    let failure = Failure::new(format!("connect to {host} port {port}"), error)
-        .with_hint("start the server first, e.g. cargo run --example server_05");
+    let failure = Failure::new(format!("connect to {host} port {port}"), error).with_hint(
+        "start the server first (for example the server_05 lesson), or check --host and --port",
+    );
     Err(failure.into())
 }
 

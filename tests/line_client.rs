@@ -128,7 +128,7 @@ fn a_refused_connection_is_one_sentence_with_a_hint() {
     );
     assert_eq!(
         lines[1],
-        "hint: start the server first, e.g. cargo run --example server_05"
+        "hint: start the server first (for example the server_05 lesson), or check --host and --port"
     );
     assert!(run.stdout.is_empty());
 }
