@@ -696,11 +696,27 @@ fn mask(line: &str) -> String {
         .join(" ")
 }
 
-/// Checks that every line of `expected` (but the ignored ones) appears in `actual`, in
-/// order, once masked; returns the first expected line that does not.
-fn shape_mismatch(expected: &[String], ignore: &[&str], actual: &str) -> Option<String> {
-    let actual: Vec<String> = actual.lines().map(mask).collect();
-    let mut position = 0;
+/// What a command printed.
+struct Output {
+    stdout: String,
+    stderr: String,
+}
+
+impl std::fmt::Display for Output {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}{}", self.stdout, self.stderr)
+    }
+}
+
+/// Checks that every line of `expected` (but the ignored ones) appears in one of the
+/// `streams` (stdout, stderr), in order within each, once masked; returns the first expected
+/// line that does not. The notes show both streams in one block, as a terminal does.
+fn shape_mismatch(expected: &[String], ignore: &[&str], streams: &[&str]) -> Option<String> {
+    let streams: Vec<Vec<String>> = streams
+        .iter()
+        .map(|text| text.lines().map(mask).collect())
+        .collect();
+    let mut positions = vec![0; streams.len()];
     for line in expected {
         let elided = matches!(line.trim(), "" | "…" | "...");
         let ignored = ignore.iter().any(|part| match part.strip_prefix('=') {
@@ -711,8 +727,14 @@ fn shape_mismatch(expected: &[String], ignore: &[&str], actual: &str) -> Option<
             continue;
         }
         let wanted = mask(line);
-        match actual[position..].iter().position(|got| *got == wanted) {
-            Some(found) => position += found + 1,
+        let found = streams.iter().enumerate().find_map(|(i, lines)| {
+            let at = lines[positions[i]..]
+                .iter()
+                .position(|got| *got == wanted)?;
+            Some((i, positions[i] + at + 1))
+        });
+        match found {
+            Some((stream, next)) => positions[stream] = next,
             None => return Some(line.clone()),
         }
     }
@@ -925,7 +947,7 @@ impl LoggedServer {
 
     /// Stops the server as the notes do (Ctrl-C, on Unix; elsewhere it is killed, and the
     /// lines it prints on Ctrl-C are missing) and returns everything it printed.
-    fn stop(mut self) -> String {
+    fn stop(mut self) -> Output {
         // Give the server a moment to log the last client's departure.
         thread::sleep(Duration::from_millis(300));
         if matches!(self.child.0.try_wait(), Ok(None)) {
@@ -938,7 +960,10 @@ impl LoggedServer {
             self.printed.push_str(&line);
             self.printed.push('\n');
         }
-        self.printed + &self.stderr.join().unwrap_or_default()
+        Output {
+            stdout: self.printed,
+            stderr: self.stderr.join().unwrap_or_default(),
+        }
     }
 }
 
@@ -1002,7 +1027,7 @@ fn finished(command: Command, input: &[u8]) -> Finished {
     run_with_input(command, input, COMMAND_TIMEOUT)
 }
 
-fn check(expect: Expect, code: Option<i32>, output: &str) -> Result<(), String> {
+fn check(expect: Expect, code: Option<i32>, output: &Output) -> Result<(), String> {
     let (wanted_code, shape) = match expect {
         Expect::Success => (0, None),
         Expect::Code(code) => (code, None),
@@ -1012,7 +1037,7 @@ fn check(expect: Expect, code: Option<i32>, output: &str) -> Result<(), String> 
             ignore,
         } => (0, Some((lesson, block, ignore))),
     };
-    if output.contains("panicked") {
+    if output.stderr.contains("panicked") {
         return Err(format!("it panicked:\n{output}"));
     }
     if code != Some(wanted_code) {
@@ -1030,7 +1055,7 @@ fn check(expect: Expect, code: Option<i32>, output: &str) -> Result<(), String> 
                 "{lesson}'s header has no `What you should see` block with `{block}` in it"
             ));
         };
-        if let Some(line) = shape_mismatch(expected, ignore, output) {
+        if let Some(line) = shape_mismatch(expected, ignore, &[&output.stdout, &output.stderr]) {
             return Err(format!(
                 "no line shaped like `{line}` (from {lesson}'s `What you should see` block \
                  with `{block}`) in the output:\n{output}"
@@ -1041,7 +1066,7 @@ fn check(expect: Expect, code: Option<i32>, output: &str) -> Result<(), String> 
 }
 
 /// Checks `output` against every output the notes show after the command (`$ command`).
-fn check_written(written: &[Written], expect: Expect, output: &str) -> Result<(), String> {
+fn check_written(written: &[Written], expect: Expect, output: &Output) -> Result<(), String> {
     let ignore = match expect {
         Expect::Shape { ignore, .. } => ignore,
         _ => &[],
@@ -1052,7 +1077,7 @@ fn check_written(written: &[Written], expect: Expect, output: &str) -> Result<()
     } in written
     {
         let Some(shown) = shown else { continue };
-        if let Some(line) = shape_mismatch(shown, ignore, output) {
+        if let Some(line) = shape_mismatch(shown, ignore, &[&output.stdout, &output.stderr]) {
             return Err(format!(
                 "no line shaped like `{line}` (from the output shown at {source}) in the \
                  output:\n{output}"
@@ -1107,7 +1132,10 @@ fn run_command(command: &str, action: &Action, written: &[Written]) -> Outcome {
                 Err(reason) => return Outcome::Skipped(reason),
             };
             let run = finished(process, input);
-            let output = format!("{}{}", run.stdout, run.stderr);
+            let output = Output {
+                stdout: run.stdout,
+                stderr: run.stderr,
+            };
             match check(*expect, run.status.code(), &output)
                 .and_then(|()| check_written(written, *expect, &output))
             {
@@ -1210,7 +1238,10 @@ fn run_server(
         Ok(lesson) => lesson.stop(),
         Err(other) => {
             drop(other);
-            String::new()
+            Output {
+                stdout: String::new(),
+                stderr: String::new(),
+            }
         }
     };
     if !problems.is_empty() {
@@ -1347,12 +1378,21 @@ fn the_shape_mask_hides_what_changes_between_runs() {
         "listening on 127.0.0.1:8888".to_owned(),
     ];
     let printed = "Socket created\nSO_REUSEADDR set\nlistening on 127.0.0.1:40123\n";
-    assert_eq!(shape_mismatch(&expected, &[], printed), None);
+    assert_eq!(shape_mismatch(&expected, &[], &[printed]), None);
+    // A line may come from stdout or stderr, as in a terminal.
     assert_eq!(
         shape_mismatch(
             &expected,
             &[],
-            "listening on 127.0.0.1:40123\nSocket created\n"
+            &["listening on 127.0.0.1:1\n", "Socket created\n"]
+        ),
+        None
+    );
+    assert_eq!(
+        shape_mismatch(
+            &expected,
+            &[],
+            &["listening on 127.0.0.1:40123\nSocket created\n"]
         ),
         Some("listening on 127.0.0.1:8888".to_owned()),
         "the lines must come in the notes' order"
@@ -1361,7 +1401,7 @@ fn the_shape_mask_hides_what_changes_between_runs() {
         shape_mismatch(
             &expected,
             &[],
-            "Socket created\nlistening at 127.0.0.1:40123\n"
+            &["Socket created\nlistening at 127.0.0.1:40123\n"]
         ),
         Some("listening on 127.0.0.1:8888".to_owned())
     );
