@@ -791,9 +791,11 @@ const SHELL_METACHARACTERS: &[char] = &['|', '&', ';', '<', '>', '$', '\'', '"',
 /// The process for a documented command: a lesson runs as its built program; anything else
 /// through `sh` (Unix only: the notes' shell lines are POSIX shell).
 fn process_for(command: &str) -> Result<Command, String> {
-    if let Some(rest) = command.strip_prefix("cargo run --example ")
-        && !command.contains(SHELL_METACHARACTERS)
-    {
+    // No let-chain here: the kit builds with Rust 1.85, which does not have them.
+    let direct = command
+        .strip_prefix("cargo run --example ")
+        .filter(|_| !command.contains(SHELL_METACHARACTERS));
+    if let Some(rest) = direct {
         let mut words = rest.split_whitespace();
         let lesson = words.next().unwrap_or_default();
         let args: Vec<&str> = words.skip_while(|word| *word != "--").skip(1).collect();
