@@ -214,9 +214,7 @@ fn plan() -> Plan {
 
 /// A homework project made from the template with every buildable lesson in `src/bin/`.
 struct Homework {
-    /// Where it was built (kept for the life of the test binary).
-    _dir: TempDir,
-    /// The directory holding its programs.
+    /// The directory holding its programs (in the target dir: the project itself is gone).
     bin_dir: PathBuf,
     /// The lessons it holds.
     lessons: Vec<String>,
@@ -325,8 +323,10 @@ fn build_homework() -> Homework {
         plan.included.len(),
         plan.included
     );
+    // The programs are in the target dir; the project's temp dir goes now, since a static
+    // is never dropped.
+    drop(dir);
     Homework {
-        _dir: dir,
         bin_dir: target.join("debug"),
         lessons: plan.included,
     }
