@@ -718,7 +718,10 @@ fn shape_mismatch(expected: &[String], ignore: &[&str], streams: &[&str]) -> Opt
         .collect();
     let mut positions = vec![0; streams.len()];
     for line in expected {
-        let elided = matches!(line.trim(), "" | "…" | "...");
+        // What a server prints on Ctrl-C (`^C…` in the notes) cannot be asked for where the
+        // test cannot send SIGINT (see LoggedServer::stop).
+        let elided = matches!(line.trim(), "" | "…" | "...")
+            || (cfg!(not(unix)) && line.trim_start().starts_with("^C"));
         let ignored = ignore.iter().any(|part| match part.strip_prefix('=') {
             Some(whole) => line.trim() == whole,
             None => line.contains(part),
@@ -1351,7 +1354,7 @@ fn every_documented_command_runs_as_the_notes_say() {
         }
         report.push('\n');
     }
-    println!("{report}");
+    println!("\n{report}");
     println!(
         "documented commands: {} ({ran} ran, {skipped} skipped, {failed} failed)",
         commands.len()
