@@ -220,6 +220,11 @@ const RULES: &[(&str, Action)] = &[
     ("getent *", run(Nothing, Success)),
     ("grep -w 25/tcp /etc/services", run(Nothing, Success)),
     ("ulimit -n", run(Nothing, Success)),
+    // Named in a common-errors row as a cause (the per-user process limit), not a step to run.
+    (
+        "ulimit -u",
+        skip("a cause named in a table of errors, not a command to run"),
+    ),
     ("ss -tan", run(Nothing, Success)),
     ("ss -ltnp *", run(Server05, Success)),
     // diff exits with 1 when the files differ, and consecutive lessons always do.
@@ -374,6 +379,11 @@ const RULES: &[(&str, Action)] = &[
     ("printf * | nc 127.0.0.1 8888*", run(Server05, Success)),
     (
         "printf * | socat -t 2 - TCP:127.0.0.1:8888",
+        run(Server05, Success),
+    ),
+    // The server_04 exercise's client: any line server answers it and closes, server_05 too.
+    (
+        "printf * | socat -t 15 - TCP:127.0.0.1:8888",
         run(Server05, Success),
     ),
     // The kit's own nc: the lines typed into it are the terminal's echo, not its output.
