@@ -1,38 +1,14 @@
 //! # server_01: create a socket and bind it to an address
 //!
-//! A server starts like a client, with a socket, but then claims an address of its own so
-//! clients can find it: `bind` ties the socket to one IP address of this machine and one port.
-//! This lesson only binds (it does not listen yet), prints the address it got, and exits.
-//!
-//! Mirrors `server-01.py` of the Python course, which binds `''`:8888 and prints "Socket
-//! created" and "Socket bind complete". Three differences, all on purpose:
-//!
-//! - We bind 127.0.0.1 by default, not `''` (every interface): a lesson server should not be
-//!   reachable from the whole network unless you ask for it. `--host 0.0.0.0` (or `--host ::`
-//!   for IPv6) binds every interface: then anyone who can reach this machine over the network
-//!   (the lab, the café Wi-Fi) can connect to your server.
-//! - We set `SO_REUSEADDR` before `bind` (the Python course only does it from `server-03.py`
-//!   on). Without it, restarting a server right after stopping it fails with "address already
-//!   in use" for a minute or two, while the connections of the old run wait in `TIME_WAIT`.
-//! - A failure prints one sentence and exits with code 1, instead of an error code and a
-//!   message that still exits 0.
-//!
-//! We use the `socket2` crate because `std::net::TcpListener::bind` does socket, options,
-//! bind and listen in one call: here each step is written out.
+//! A server claims an address so clients can find it: `bind` ties a socket to one IP address
+//! of this machine and one port. This one binds, prints the address it got, and exits.
+//! It prints with `netutil::log!` (like `println!`, but a server never crashes or stalls
+//! because nobody reads its output: see the notes).
 //!
 //! ## How to run
 //!
-//! In one terminal:
-//!
 //! ```text
 //! cargo run --example server_01
-//! cargo run --example server_01 -- --port 0        # let the system pick a free port
-//! ```
-//!
-//! In another terminal, take the port first and watch `server_01` fail politely:
-//!
-//! ```text
-//! nc -l 127.0.0.1 8888                             # (or: python3 -m http.server -b 127.0.0.1 8888)
 //! ```
 //!
 //! ## What you should see
@@ -42,15 +18,6 @@
 //! SO_REUSEADDR set
 //! Socket bind complete: bound to 127.0.0.1:8888
 //! ```
-//!
-//! With another program listening on port 8888, exit code 1:
-//!
-//! ```text
-//! Socket created
-//! SO_REUSEADDR set
-//! error: could not bind 127.0.0.1:8888: Address already in use (os error 98)
-//! hint: another program already uses that port: stop it, or pick another with --port
-//! ```
 
 use std::error::Error;
 use std::net::{IpAddr, SocketAddr};
@@ -58,6 +25,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use netutil::cli::StepExt;
+use netutil::log;
 use socket2::{Domain, Protocol, Socket, Type};
 
 /// Create a TCP socket, set SO_REUSEADDR and bind it to an address (then exit).
@@ -82,15 +50,19 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
     // The address family (IPv4 or IPv6) must match the address we will bind.
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
         .step("create a TCP socket")?;
-    println!("Socket created");
+    log!("Socket created");
 
     // When a server stops, its recent connections stay in TIME_WAIT for up to two minutes so
     // that late packets of the old connections die out. Without SO_REUSEADDR the kernel
     // refuses to bind the port during that time ("address already in use") and a restarted
     // server fails. It must be set before bind. On Linux it still never lets two programs
     // listen on the same port at once.
-    socket.set_reuse_address(true).step("set SO_REUSEADDR")?;
-    println!("SO_REUSEADDR set");
+    // Not on Windows: there SO_REUSEADDR would let another program take over the port.
+    #[cfg(not(windows))]
+    {
+        socket.set_reuse_address(true).step("set SO_REUSEADDR")?;
+        log!("SO_REUSEADDR set");
+    }
 
     socket.bind(&addr.into()).step(format!("bind {addr}"))?;
     // With --port 0 the kernel chose the port: ask the socket which one it got.
@@ -99,6 +71,6 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
         .step("read the bound address")?
         .as_socket()
         .unwrap_or(addr);
-    println!("Socket bind complete: bound to {bound}");
+    log!("Socket bind complete: bound to {bound}");
     Ok(())
 }

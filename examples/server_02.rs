@@ -1,28 +1,13 @@
 //! # server_02: listen, and accept one client
 //!
-//! A bound socket is not a server yet. `listen` turns it into a listening socket: from then
-//! on the kernel completes TCP handshakes with clients by itself and queues the finished
-//! connections. `accept` takes the next one from that queue (waiting until there is one) and
-//! returns a new socket for talking to that client, plus the client's address.
-//!
-//! Mirrors `server-02.py`, which adds `listen(10)` and one `accept()` and prints who
-//! connected. As in `server_01`, we bind 127.0.0.1 unless `--host` says otherwise, set
-//! `SO_REUSEADDR` first, and report failures in one sentence with exit code 1.
+//! `listen` turns the bound socket into a listening one: the kernel completes the handshakes
+//! and queues the clients. `accept` takes the next one: this server accepts one and exits.
 //!
 //! ## How to run
 //!
-//! In one terminal:
-//!
 //! ```text
-//! cargo run --example server_02
-//! ```
-//!
-//! In another terminal, connect (any of these):
-//!
-//! ```text
-//! nc 127.0.0.1 8888
-//! telnet 127.0.0.1 8888
-//! cargo run --example echo_client -- --port 8888
+//! cargo run --example server_02     # in one terminal
+//! cargo run --example line_client   # in another (or: nc 127.0.0.1 8888, telnet 127.0.0.1 8888)
 //! ```
 //!
 //! ## What you should see
@@ -34,9 +19,6 @@
 //! listening on 127.0.0.1:8888 (backlog 10)
 //! Connected with 127.0.0.1:52814
 //! ```
-//!
-//! The client's port (52814 here) is an ephemeral port its system picked. The server then
-//! exits, which closes the connection: `nc` ends too.
 
 use std::error::Error;
 use std::net::{IpAddr, SocketAddr, TcpListener};
@@ -44,6 +26,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use netutil::cli::StepExt;
+use netutil::log;
 use socket2::{Domain, Protocol, Socket, Type};
 
 /// How many finished handshakes the kernel may queue before we accept them. The Python
@@ -72,11 +55,15 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
     // The address family (IPv4 or IPv6) must match the address we will bind.
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
         .step("create a TCP socket")?;
-    println!("Socket created");
+    log!("Socket created");
 
     // Restarting the server must not fail while old connections sit in TIME_WAIT: see server_01.
-    socket.set_reuse_address(true).step("set SO_REUSEADDR")?;
-    println!("SO_REUSEADDR set");
+    // Not on Windows: there SO_REUSEADDR would let another program take over the port.
+    #[cfg(not(windows))]
+    {
+        socket.set_reuse_address(true).step("set SO_REUSEADDR")?;
+        log!("SO_REUSEADDR set");
+    }
 
     socket.bind(&addr.into()).step(format!("bind {addr}"))?;
     // With --port 0 the kernel chose the port: ask the socket which one it got.
@@ -85,15 +72,15 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
         .step("read the bound address")?
         .as_socket()
         .unwrap_or(addr);
-    println!("Socket bind complete: bound to {bound}");
+    log!("Socket bind complete: bound to {bound}");
 
     // From here on clients can connect: the kernel answers their handshakes and queues them.
     socket.listen(BACKLOG).step(format!("listen on {bound}"))?;
-    println!("listening on {bound} (backlog {BACKLOG})");
+    log!("listening on {bound} (backlog {BACKLOG})");
 
     // A listening socket is all std::net needs; accept blocks until a client has connected.
     let listener = TcpListener::from(socket);
     let (_client, peer) = listener.accept().step("accept a client")?;
-    println!("Connected with {peer}");
+    log!("Connected with {peer}");
     Ok(())
 }

@@ -1,31 +1,13 @@
 //! # server_03: receive from the client, reply, close
 //!
-//! The accepted socket is a byte stream to one client. This lesson reads what the client
-//! sends, sends the same bytes back, and closes the connection.
-//!
-//! Mirrors `server-03.py`, which calls `recv(1024)` once, sends the data back and closes.
-//! Read what one call to `read` returns honestly: TCP delivers a stream of bytes, not
-//! messages. One `read` returns whatever has arrived so far, up to the buffer size: it may be
-//! part of what the client typed, or (if it sent fast) more than one line. This lesson, like
-//! the original, replies to exactly what one read returned; `server_05` reads whole lines.
-//!
-//! What we add: a read timeout (`--timeout`), so a client that connects and says nothing
-//! cannot keep the server waiting forever; and a client that closes without sending anything
-//! is reported, not taken for an error.
+//! The accepted socket is a byte stream to one client. This server reads once (what has
+//! arrived so far, up to 1024 bytes), sends those bytes back, and closes.
 //!
 //! ## How to run
 //!
-//! In one terminal:
-//!
 //! ```text
-//! cargo run --example server_03
-//! ```
-//!
-//! In another terminal, connect and type a line (press Enter):
-//!
-//! ```text
-//! nc 127.0.0.1 8888
-//! telnet 127.0.0.1 8888
+//! cargo run --example server_03     # in one terminal
+//! cargo run --example line_client   # in another (or: nc 127.0.0.1 8888, telnet 127.0.0.1 8888)
 //! ```
 //!
 //! ## What you should see
@@ -39,14 +21,6 @@
 //! received 6 bytes from 127.0.0.1:52814: "hello\n"
 //! sent them back; connection closed
 //! ```
-//!
-//! The client sees its own line once more, then the connection closes. If it sends nothing
-//! for 10 seconds, exit code 1:
-//!
-//! ```text
-//! error: could not receive from 127.0.0.1:52814: timed out after 10s
-//! hint: no answer in time: is the peer running, and is this machine online?
-//! ```
 
 use std::error::Error;
 use std::io::{Read, Write};
@@ -56,6 +30,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use netutil::cli::StepExt;
+use netutil::log;
 use netutil::server::explain_timeout;
 use socket2::{Domain, Protocol, Socket, Type};
 
@@ -88,11 +63,15 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
     // The address family (IPv4 or IPv6) must match the address we will bind.
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
         .step("create a TCP socket")?;
-    println!("Socket created");
+    log!("Socket created");
 
     // Restarting the server must not fail while old connections sit in TIME_WAIT: see server_01.
-    socket.set_reuse_address(true).step("set SO_REUSEADDR")?;
-    println!("SO_REUSEADDR set");
+    // Not on Windows: there SO_REUSEADDR would let another program take over the port.
+    #[cfg(not(windows))]
+    {
+        socket.set_reuse_address(true).step("set SO_REUSEADDR")?;
+        log!("SO_REUSEADDR set");
+    }
 
     socket.bind(&addr.into()).step(format!("bind {addr}"))?;
     // With --port 0 the kernel chose the port: ask the socket which one it got.
@@ -101,16 +80,16 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
         .step("read the bound address")?
         .as_socket()
         .unwrap_or(addr);
-    println!("Socket bind complete: bound to {bound}");
+    log!("Socket bind complete: bound to {bound}");
 
     // From here on clients can connect: the kernel answers their handshakes and queues them.
     socket.listen(BACKLOG).step(format!("listen on {bound}"))?;
-    println!("listening on {bound} (backlog {BACKLOG})");
+    log!("listening on {bound} (backlog {BACKLOG})");
 
     // A listening socket is all std::net needs; accept blocks until a client has connected.
     let listener = TcpListener::from(socket);
     let (client, peer) = listener.accept().step("accept a client")?;
-    println!("Connected with {peer}");
+    log!("Connected with {peer}");
     serve(client, peer, Duration::from_secs(args.timeout))
 }
 
@@ -132,12 +111,12 @@ fn serve(mut client: TcpStream, peer: SocketAddr, timeout: Duration) -> Result<(
         .map_err(|error| explain_timeout(error, timeout))
         .step(format!("receive from {peer}"))?;
     if received == 0 {
-        println!("{peer} closed the connection without sending anything");
+        log!("{peer} closed the connection without sending anything");
         return Ok(());
     }
     let data = &buffer[..received];
     // The bytes may be any bytes, not only text: show them with invalid UTF-8 replaced.
-    println!(
+    log!(
         "received {received} bytes from {peer}: {:?}",
         String::from_utf8_lossy(data)
     );
@@ -146,6 +125,6 @@ fn serve(mut client: TcpStream, peer: SocketAddr, timeout: Duration) -> Result<(
         .write_all(data)
         .map_err(|error| explain_timeout(error, timeout))
         .step(format!("send the reply to {peer}"))?;
-    println!("sent them back; connection closed");
+    log!("sent them back; connection closed");
     Ok(())
 }

@@ -1,34 +1,13 @@
 //! # server_04: serve clients one after another, forever
 //!
-//! A real server does not exit after one client: it goes back to `accept` for the next one.
-//! The new idea is the loop, and what it takes to keep it alive: nothing one client does
-//! (closing at once, resetting the connection, staying silent, sending bytes that are not
-//! text) may stop the server for everybody else.
-//!
-//! Mirrors `server-04.py`: `while True`, accept, `recv(1024)`, reply `"OK..."` plus the data,
-//! close. The original has a bug that this lesson fixes: when a client closes without sending
-//! anything, `recv` returns an empty string and the original `break`s out of the loop, which
-//! stops the whole server. Here an empty read ends only that client's turn, and every error
-//! of one client is printed and forgotten.
-//!
-//! Clients are served one at a time: while one is connected, the next waits in the backlog.
-//! That is why the timeout (`--timeout`) matters more here than in `server_03`: a silent
-//! client could otherwise block every client after it. `server_05` serves them at the same
-//! time with threads.
+//! After each client the server goes back to `accept`: whatever one client does (close at
+//! once, reset, stay silent for `--timeout`), the next one is served, one at a time.
 //!
 //! ## How to run
 //!
-//! In one terminal:
-//!
 //! ```text
-//! cargo run --example server_04
-//! ```
-//!
-//! In another terminal, connect several times (Ctrl-C stops the server):
-//!
-//! ```text
-//! nc 127.0.0.1 8888
-//! printf 'hello\n' | socat -t 2 - TCP:127.0.0.1:8888
+//! cargo run --example server_04     # in one terminal
+//! cargo run --example line_client   # in another (or: nc 127.0.0.1 8888, telnet 127.0.0.1 8888)
 //! ```
 //!
 //! ## What you should see
@@ -40,14 +19,12 @@
 //! listening on 127.0.0.1:8888 (backlog 10)
 //! Connected with 127.0.0.1:52814
 //! received 6 bytes from 127.0.0.1:52814: "hello\n"
-//! replied; connection closed
+//! sent the reply; connection closed
 //! Connected with 127.0.0.1:52820
 //! 127.0.0.1:52820 closed the connection without sending anything
 //! Connected with 127.0.0.1:52830
 //! 127.0.0.1:52830: could not receive: timed out after 10s
 //! ```
-//!
-//! Each client gets `OK...` followed by what it sent: `OK...hello`.
 
 use std::error::Error;
 use std::io::{Read, Write};
@@ -59,6 +36,7 @@ use std::time::Duration;
 use clap::Parser;
 use netutil::cli::StepExt;
 use netutil::server::{AcceptBackoff, explain_timeout};
+use netutil::{elog, log};
 use socket2::{Domain, Protocol, Socket, Type};
 
 /// How many finished handshakes the kernel may queue before we accept them. The Python
@@ -90,11 +68,15 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
     // The address family (IPv4 or IPv6) must match the address we will bind.
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
         .step("create a TCP socket")?;
-    println!("Socket created");
+    log!("Socket created");
 
     // Restarting the server must not fail while old connections sit in TIME_WAIT: see server_01.
-    socket.set_reuse_address(true).step("set SO_REUSEADDR")?;
-    println!("SO_REUSEADDR set");
+    // Not on Windows: there SO_REUSEADDR would let another program take over the port.
+    #[cfg(not(windows))]
+    {
+        socket.set_reuse_address(true).step("set SO_REUSEADDR")?;
+        log!("SO_REUSEADDR set");
+    }
 
     socket.bind(&addr.into()).step(format!("bind {addr}"))?;
     // With --port 0 the kernel chose the port: ask the socket which one it got.
@@ -103,11 +85,11 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
         .step("read the bound address")?
         .as_socket()
         .unwrap_or(addr);
-    println!("Socket bind complete: bound to {bound}");
+    log!("Socket bind complete: bound to {bound}");
 
     // From here on clients can connect: the kernel answers their handshakes and queues them.
     socket.listen(BACKLOG).step(format!("listen on {bound}"))?;
-    println!("listening on {bound} (backlog {BACKLOG})");
+    log!("listening on {bound} (backlog {BACKLOG})");
 
     // A listening socket is all std::net needs; accept blocks until a client has connected.
     let listener = TcpListener::from(socket);
@@ -123,15 +105,15 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
             // without a pause this loop would spin at full speed printing errors.
             Err(error) => {
                 let pause = backoff.after_error(&error);
-                eprintln!("could not accept a client: {error}; retrying in {pause:?}");
+                elog!("could not accept a client: {error}; retrying in {pause:?}");
                 thread::sleep(pause);
                 continue;
             }
         };
-        println!("Connected with {peer}");
+        log!("Connected with {peer}");
         // One client's failure is that client's problem: print it and serve the next one.
         if let Err(error) = serve(client, peer, timeout) {
-            println!("{peer}: {error}");
+            log!("{peer}: {error}");
         }
     }
 }
@@ -155,12 +137,12 @@ fn serve(mut client: TcpStream, peer: SocketAddr, timeout: Duration) -> Result<(
         .step("receive")?;
     if received == 0 {
         // The original `break`s here, which stops the whole server: we end this client only.
-        println!("{peer} closed the connection without sending anything");
+        log!("{peer} closed the connection without sending anything");
         return Ok(());
     }
     let data = &buffer[..received];
     // The bytes may be any bytes, not only text: show them with invalid UTF-8 replaced.
-    println!(
+    log!(
         "received {received} bytes from {peer}: {:?}",
         String::from_utf8_lossy(data)
     );
@@ -172,6 +154,7 @@ fn serve(mut client: TcpStream, peer: SocketAddr, timeout: Duration) -> Result<(
         .write_all(&reply)
         .map_err(|error| explain_timeout(error, timeout))
         .step("send the reply")?;
-    println!("replied; connection closed");
+    // "Sent" means the kernel took the bytes: a client that left meanwhile never reads them.
+    log!("sent the reply; connection closed");
     Ok(())
 }

@@ -32,7 +32,7 @@
 //! In another terminal, list the TCP sockets of the system for comparison:
 //!
 //! ```text
-//! ss -tan
+//! ss -tan            # Linux; macOS and Windows: netstat -an
 //! ```
 //!
 //! ## What you should see
@@ -45,11 +45,11 @@
 //!   file descriptor: 3
 //! ```
 //!
-//! The socket is neither bound nor connected, so `ss` never lists it; the program closes it
-//! when `socket` goes out of scope at the end of `run`.
+//! macOS does not report the protocol, and Windows shows a socket handle instead of a file
+//! descriptor. The socket is neither bound nor connected, so `ss` never lists it; the program
+//! closes it when `socket` goes out of scope at the end of `run`.
 
 use std::error::Error;
-use std::os::fd::AsRawFd;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -71,18 +71,16 @@ fn run(_args: &Args) -> Result<(), Box<dyn Error>> {
         Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).step("create the socket")?;
     println!("Socket created");
 
-    // Ask the kernel (getsockopt SO_DOMAIN, SO_TYPE, SO_PROTOCOL) instead of echoing our own
-    // arguments: this is what really exists now.
-    let domain = socket.domain().step("read the socket's domain")?;
-    let kind = socket.r#type().step("read the socket's type")?;
-    let protocol = socket.protocol().step("read the socket's protocol")?;
-    println!("  domain:   {domain:?}");
-    println!("  type:     {kind:?}");
-    match protocol {
+    // Ask the kernel (getsockopt: SO_DOMAIN, SO_TYPE, SO_PROTOCOL on Linux; each OS has its
+    // own options, netutil::os knows them) instead of echoing our own arguments.
+    let info = netutil::os::describe(&socket).step("read back what the socket is")?;
+    println!("  domain:   {:?}", info.domain);
+    println!("  type:     {:?}", info.kind);
+    match info.protocol {
         Some(protocol) => println!("  protocol: {protocol:?}"),
-        None => println!("  protocol: the default for the type"),
+        None => println!("  protocol: not reported by this OS (macOS)"),
     }
-    // To the kernel a socket is a file descriptor, like an open file.
-    println!("  file descriptor: {}", socket.as_raw_fd());
+    // To the kernel a socket is a number, like an open file: a file descriptor (Windows: a handle).
+    println!("  {}: {}", netutil::os::HANDLE_NAME, info.handle);
     Ok(())
 }

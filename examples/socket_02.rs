@@ -17,7 +17,8 @@
 //! In one terminal, ask the system resolver for comparison:
 //!
 //! ```text
-//! getent ahosts www.google.com
+//! getent ahosts www.google.com    # Linux; macOS: dscacheutil -q host -a name www.google.com
+//!                                 # Windows PowerShell: Resolve-DnsName www.google.com
 //! ```
 //!
 //! In another terminal, run the lesson (the first needs internet, the second never does):
@@ -50,7 +51,6 @@
 
 use std::error::Error;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::os::fd::AsRawFd;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -76,19 +76,17 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
         Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).step("create the socket")?;
     println!("Socket created");
 
-    // Ask the kernel (getsockopt SO_DOMAIN, SO_TYPE, SO_PROTOCOL) instead of echoing our own
-    // arguments: this is what really exists now.
-    let domain = socket.domain().step("read the socket's domain")?;
-    let kind = socket.r#type().step("read the socket's type")?;
-    let protocol = socket.protocol().step("read the socket's protocol")?;
-    println!("  domain:   {domain:?}");
-    println!("  type:     {kind:?}");
-    match protocol {
+    // Ask the kernel (getsockopt: SO_DOMAIN, SO_TYPE, SO_PROTOCOL on Linux; each OS has its
+    // own options, netutil::os knows them) instead of echoing our own arguments.
+    let info = netutil::os::describe(&socket).step("read back what the socket is")?;
+    println!("  domain:   {:?}", info.domain);
+    println!("  type:     {:?}", info.kind);
+    match info.protocol {
         Some(protocol) => println!("  protocol: {protocol:?}"),
-        None => println!("  protocol: the default for the type"),
+        None => println!("  protocol: not reported by this OS (macOS)"),
     }
-    // To the kernel a socket is a file descriptor, like an open file.
-    println!("  file descriptor: {}", socket.as_raw_fd());
+    // To the kernel a socket is a number, like an open file: a file descriptor (Windows: a handle).
+    println!("  {}: {}", netutil::os::HANDLE_NAME, info.handle);
 
     // The resolver reads /etc/hosts first, then asks DNS. It builds socket addresses, so it
     // wants a port too: 80, where socket_03 will connect.
@@ -99,7 +97,7 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
         .collect();
     println!("IP addresses of {}:", args.host);
     for address in &addresses {
-        let note = if address.is_ipv4() == (domain == Domain::IPV4) {
+        let note = if address.is_ipv4() == (info.domain == Domain::IPV4) {
             ""
         } else {
             " (not reachable with this IPv4 socket)"

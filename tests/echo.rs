@@ -121,6 +121,8 @@ fn many_clients_at_once_each_get_their_own_bytes_back() {
     }
 }
 
+// Ctrl-C is sent as SIGINT with kill(1): Unix only (Windows has no signals to send).
+#[cfg(unix)]
 #[test]
 fn echo_server_stops_on_ctrl_c_with_a_summary() {
     let (mut server, _) = echo_server();

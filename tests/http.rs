@@ -410,6 +410,8 @@ fn an_unknown_host_is_a_resolve_error() {
 
 // The lessons, run as a student runs them.
 
+// Linux's answers: macOS reports no protocol, and Windows a socket handle, not a descriptor.
+#[cfg(target_os = "linux")]
 #[test]
 fn socket_01_creates_an_ipv4_tcp_socket() {
     let run = run_lesson("socket_01", &[]);

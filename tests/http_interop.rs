@@ -2,6 +2,8 @@
 //! (Content-Length, chunked from its echo module, close-delimited for HTTP/1.0), Python's
 //! `http.server`, and curl as the reference client. They are `#[ignore]`d by default because
 //! they need those programs; `.ci/run` installs them and runs these tests.
+// The peers (nginx, socat, ncat, curl, kill) are installed and driven the Linux way by .ci/run.
+#![cfg(target_os = "linux")]
 
 mod support;
 

@@ -165,6 +165,8 @@ fn basics_05_rejects_a_reply_to_someone_else() {
     peer.join().expect("fake server");
 }
 
+// Ctrl-C is sent as SIGINT with kill(1): Unix only (Windows has no signals to send).
+#[cfg(unix)]
 #[test]
 fn ntp_server_stops_cleanly_on_ctrl_c() {
     let mut server = lesson_server();
@@ -588,6 +590,8 @@ fn server_stops_on_its_shutdown_handle() {
 // our client and the lessons ask. `.ci/run` installs these programs; the tests are `#[ignore]`d
 // so that a plain `cargo test` needs nothing but Rust.
 
+// The peers' install commands and flags are Linux's (apt, chronyd, socat).
+#[cfg(target_os = "linux")]
 mod interop {
     use super::*;
 

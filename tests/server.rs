@@ -453,6 +453,8 @@ fn server_05_survives_a_client_that_resets_mid_line() {
     assert_eq!(newcomer.ask(b"hi\n"), b"OK...hi\n");
 }
 
+// Ctrl-C is sent as SIGINT with kill(1): Unix only (Windows has no signals to send).
+#[cfg(unix)]
 #[test]
 fn server_05_stops_on_ctrl_c_and_lets_live_clients_finish() {
     let mut server = RunningServer::start("server_05", &["--port", "0", "--grace", "20"]);
@@ -475,6 +477,8 @@ fn server_05_stops_on_ctrl_c_and_lets_live_clients_finish() {
     );
 }
 
+// Ctrl-C is sent as SIGINT with kill(1): Unix only (Windows has no signals to send).
+#[cfg(unix)]
 #[test]
 fn server_05_restarts_on_the_same_port_right_after_a_stop() {
     let mut first = RunningServer::start("server_05", &["--port", "0", "--grace", "1"]);
@@ -499,12 +503,13 @@ fn server_05_reports_a_taken_port_in_one_sentence() {
     let port = port_arg(taken.local_addr().unwrap());
     let run = run_lesson("server_05", &["--port", &port]);
     run.assert_clean_failure();
-    assert_eq!(
-        run.stderr.lines().next().unwrap(),
-        format!(
-            "error: could not listen on 127.0.0.1:{port}: another program is already listening on port {port}"
-        )
+    // The same socket setup as server_01..04, so the same sentence.
+    let error = run.stderr.lines().next().unwrap();
+    assert!(
+        error.starts_with(&format!("error: could not bind 127.0.0.1:{port}: ")),
+        "{error}"
     );
+    assert!(error.contains("in use"), "{error}");
     assert!(run.stderr.lines().nth(1).unwrap().contains("--port"));
 }
 
@@ -516,6 +521,8 @@ fn server_05_listens_on_ipv6_loopback() {
     assert_eq!(client.ask(b"v6\n"), b"OK...v6\n");
 }
 
+// `sh -c 'ulimit -n'` and EMFILE's message: Unix only.
+#[cfg(unix)]
 /// Starts `lesson` with at most 12 open files: after a handful of clients, `accept` fails with
 /// EMFILE until one of them leaves. The accept loop must back off (a few lines of errors in
 /// two seconds), not spin (thousands), and serve again once descriptors are free.
@@ -540,6 +547,8 @@ fn backs_off_when_out_of_file_descriptors(lesson: &str, check_service: fn(Socket
     check_service(server.addr);
 }
 
+// `sh -c 'ulimit -n'` and EMFILE's message: Unix only.
+#[cfg(unix)]
 #[test]
 fn server_05_pauses_instead_of_spinning_when_out_of_file_descriptors() {
     backs_off_when_out_of_file_descriptors("server_05", |addr| {
@@ -548,6 +557,8 @@ fn server_05_pauses_instead_of_spinning_when_out_of_file_descriptors() {
     });
 }
 
+// `sh -c 'ulimit -n'` and EMFILE's message: Unix only.
+#[cfg(unix)]
 #[test]
 fn netutil_server_pauses_instead_of_spinning_when_out_of_file_descriptors() {
     // echo_server is built on netutil::server::Server: this checks the library's own loop.
@@ -577,4 +588,250 @@ fn server_05_drops_a_client_that_never_reads_its_replies() {
     assert_eq!(other.ask(b"fine\n"), b"OK...fine\n");
     drop(deaf);
     flood.join().unwrap();
+}
+
+#[test]
+fn server_05_cuts_off_a_client_that_trickles_a_line_and_frees_its_seat() {
+    let line_timeout = Duration::from_secs(2);
+    let server = RunningServer::start(
+        "server_05",
+        &[
+            "--port",
+            "0",
+            "--max-clients",
+            "1",
+            "--line-timeout",
+            "2",
+            "--idle-timeout",
+            "1",
+        ],
+    );
+    let addr = server.addr;
+    let mut trickler = Client::greeted(addr);
+    let peer = trickler.local_addr();
+    let started = Instant::now();
+    // One byte every 300 ms and never a "\n" ("slowloris"): each read gets a byte well
+    // within the 1 s idle timeout, so only a deadline for the whole line can stop it.
+    let mut writer = trickler.stream.try_clone().unwrap();
+    let trickle = thread::spawn(move || {
+        for _ in 0..40 {
+            if writer.write_all(b"x").is_err() {
+                break;
+            }
+            thread::sleep(Duration::from_millis(300));
+        }
+    });
+    // A legitimate client meanwhile: busy while the trickler holds the only seat, then seated
+    // within the bound (the line timeout, plus the second the goodbye lingers) + 2 s.
+    let bound = line_timeout + Duration::from_secs(1);
+    let waiting = thread::spawn(move || {
+        let mut busy = 0;
+        loop {
+            let mut next = Client::connect(addr);
+            let first = next.line();
+            if first == WELCOME {
+                assert_eq!(next.ask(b"my turn\n"), b"OK...my turn\n");
+                return (started.elapsed(), busy);
+            }
+            assert_eq!(first, BUSY);
+            busy += 1;
+            if started.elapsed() > bound + Duration::from_secs(2) {
+                return (started.elapsed(), busy);
+            }
+            thread::sleep(Duration::from_millis(100));
+        }
+    });
+    assert_eq!(
+        trickler.line(),
+        b"Too slow: a line must arrive whole within 2s. Bye\n"
+    );
+    let cut_after = started.elapsed();
+    assert!(
+        (line_timeout..bound + Duration::from_secs(2)).contains(&cut_after),
+        "cut off after {cut_after:?}"
+    );
+    let (seated_after, busy) = waiting.join().unwrap();
+    assert!(busy > 0, "the legitimate client waited on the busy line");
+    assert!(
+        seated_after <= bound + Duration::from_secs(2),
+        "the legitimate client got a seat only after {seated_after:?}"
+    );
+    assert!(
+        server
+            .wait_for_line(
+                &format!("{peer} too slow: no whole line within 2s: disconnected"),
+                PATIENCE
+            )
+            .is_some(),
+        "the server says so"
+    );
+    trickle.join().unwrap();
+}
+
+#[test]
+fn server_04_serves_a_trickling_client_within_its_timeout() {
+    // server_04 reads once per client: the read returns with the first byte, so a trickling
+    // client gets its reply at once and cannot hold the loop beyond --timeout.
+    let server = RunningServer::start("server_04", &["--port", "0", "--timeout", "2"]);
+    let mut trickler = Client::connect(server.addr);
+    let started = Instant::now();
+    trickler.send(b"x");
+    thread::sleep(Duration::from_millis(300));
+    let _ = trickler.stream.write_all(b"y");
+    let reply = trickler.rest();
+    assert!(reply == b"OK...x" || reply == b"OK...xy", "{reply:?}");
+    assert!(started.elapsed() < Duration::from_secs(2) + Duration::from_secs(2));
+    let mut next = Client::connect(server.addr);
+    next.send(b"next\n");
+    assert_eq!(next.rest(), b"OK...next\n");
+}
+
+/// Starts `lesson` with stdout a pipe the test holds, reads it up to the `listening on` line,
+/// and returns the process, its address, the rest of its stdout (unread) and its stderr.
+fn start_with_stdout_pipe(
+    lesson: &str,
+    args: &[&str],
+) -> (
+    support::ChildGuard,
+    SocketAddr,
+    BufReader<std::process::ChildStdout>,
+    thread::JoinHandle<String>,
+) {
+    let mut command = support::lesson(lesson, args);
+    command
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = support::ChildGuard::spawn(command);
+    let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
+    let mut stderr = child.0.stderr.take().unwrap();
+    let stderr = thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    let addr = loop {
+        let mut line = String::new();
+        assert!(
+            stdout.read_line(&mut line).unwrap() > 0,
+            "no listening line"
+        );
+        if let Some(addr) = support::listening_address(&line) {
+            break addr;
+        }
+    };
+    (child, addr, stdout, stderr)
+}
+
+/// Like `server | head -n 4`: the log's reader goes away; the server must go on serving.
+fn keeps_serving_after_its_log_reader_leaves(lesson: &str, check_service: fn(SocketAddr)) {
+    let (mut child, addr, stdout, stderr) = start_with_stdout_pipe(lesson, &["--port", "0"]);
+    drop(stdout);
+    for _ in 0..3 {
+        check_service(addr);
+    }
+    assert!(
+        child.0.try_wait().unwrap().is_none(),
+        "{lesson} exited when its stdout closed"
+    );
+    drop(child);
+    let stderr = stderr.join().unwrap();
+    assert!(!stderr.contains("panicked"), "{lesson} panicked: {stderr}");
+}
+
+#[test]
+fn server_05_keeps_serving_after_its_stdout_is_closed() {
+    keeps_serving_after_its_log_reader_leaves("server_05", |addr| {
+        let mut client = Client::greeted(addr);
+        assert_eq!(client.ask(b"hi\n"), b"OK...hi\n");
+    });
+}
+
+#[test]
+fn server_04_keeps_serving_after_its_stdout_is_closed() {
+    keeps_serving_after_its_log_reader_leaves("server_04", |addr| {
+        let mut client = Client::connect(addr);
+        client.send(b"hi\n");
+        assert_eq!(client.rest(), b"OK...hi\n");
+    });
+}
+
+#[test]
+fn server_05_keeps_serving_when_nobody_reads_its_log() {
+    // The pipe stays open but unread: after about 64 KiB of log lines a println! would block.
+    let (_child, addr, _unread, _stderr) = start_with_stdout_pipe("server_05", &["--port", "0"]);
+    for _ in 0..3000 {
+        drop(Client::greeted(addr));
+    }
+    let mut client = Client::greeted(addr);
+    assert_eq!(client.ask(b"still here?\n"), b"OK...still here?\n");
+}
+
+/// `kill` sends SIGTERM, as `systemctl stop` and `docker stop` do: a Unix signal (Windows has
+/// none; its console Ctrl-C and Ctrl-Break are what ctrlc handles there).
+#[cfg(unix)]
+#[test]
+fn server_05_stops_gracefully_on_sigterm() {
+    let mut server = RunningServer::start("server_05", &["--port", "0", "--grace", "20"]);
+    let mut live = Client::greeted(server.addr);
+    assert!(server.child.terminate(Duration::ZERO).is_none());
+    assert_eq!(
+        server.wait_for_line("stopping", PATIENCE).unwrap(),
+        "stopping: no new clients; waiting up to 20s for 1 live client(s)"
+    );
+    assert_eq!(live.ask(b"finishing\n"), b"OK...finishing\n");
+    drop(live);
+    expect_exit(&mut server, 0);
+    assert_eq!(
+        server.wait_for_line("server stopped", PATIENCE).unwrap(),
+        "server stopped: 1 clients served, 0 turned away, 0 cut off after the grace period"
+    );
+}
+
+/// The server runs with its address space capped just above what it uses when idle, so the
+/// 2 MiB stack of a client thread cannot be mapped and `spawn` fails (root ignores
+/// `ulimit -u`, not `ulimit -v`). Linux only: the size comes from /proc. MALLOC_ARENA_MAX=1
+/// keeps glibc from reserving 64 MiB of address space per thread that allocates, which would
+/// make the idle size vary from run to run by more than a stack.
+#[cfg(target_os = "linux")]
+#[test]
+fn server_05_says_busy_when_no_thread_can_be_started() {
+    let vm_size_kib = |pid: u32| -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let line = status.lines().find(|l| l.starts_with("VmSize:")).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    };
+    let idle_kib = {
+        let mut command = support::lesson("server_05", &["--port", "0"]);
+        command.env("MALLOC_ARENA_MAX", "1");
+        let server = RunningServer::start_command(command);
+        // Its threads (log writer, signal handler) may still be starting: wait until it settles.
+        let mut size = vm_size_kib(server.child.0.id());
+        loop {
+            thread::sleep(Duration::from_millis(200));
+            let now = vm_size_kib(server.child.0.id());
+            if now == size {
+                break size;
+            }
+            size = now;
+        }
+    };
+    let mut command = std::process::Command::new("sh");
+    command
+        .arg("-c")
+        .arg(r#"ulimit -v "$1" && exec "$0" --port 0"#)
+        .arg(support::lesson_path("server_05"))
+        .arg((idle_kib + 512).to_string())
+        .env("MALLOC_ARENA_MAX", "1");
+    let mut server = RunningServer::start_command(command);
+    let mut refused = Client::connect(server.addr);
+    assert_eq!(refused.rest(), BUSY, "one line, then the close");
+    assert!(
+        server.child.terminate(PATIENCE).is_some(),
+        "the server stops"
+    );
+    assert_eq!(
+        server.wait_for_line("server stopped", PATIENCE).unwrap(),
+        "server stopped: 0 clients served, 1 turned away, 0 cut off after the grace period"
+    );
 }

@@ -1,6 +1,8 @@
 //! Independent programs against the kit's servers and client: socat and ncat as clients of
 //! server_04, server_05 and echo_server, and echo_client against socat's own echo server.
 //! These need socat and ncat, so they are `#[ignore]`d; `.ci/run` installs both and runs them.
+// The peers (nginx, socat, ncat, curl, kill) are installed and driven the Linux way by .ci/run.
+#![cfg(target_os = "linux")]
 
 mod support;
 

@@ -169,12 +169,15 @@ impl ChildGuard {
         }
     }
 
+    // Signals are sent with kill(1): Unix only.
+    #[cfg(unix)]
     /// Sends SIGTERM (a polite stop, like Ctrl-C's SIGINT) and waits up to `timeout`.
     pub fn terminate(&mut self, timeout: Duration) -> Option<ExitStatus> {
         signal(&self.0, "TERM");
         self.wait_timeout(timeout)
     }
 
+    #[cfg(unix)]
     /// Sends SIGINT, as Ctrl-C in a terminal would, and waits up to `timeout`.
     pub fn interrupt(&mut self, timeout: Duration) -> Option<ExitStatus> {
         signal(&self.0, "INT");
@@ -182,6 +185,7 @@ impl ChildGuard {
     }
 }
 
+#[cfg(unix)]
 fn signal(child: &Child, name: &str) {
     let status = Command::new("kill")
         .args([format!("-{name}"), child.id().to_string()])

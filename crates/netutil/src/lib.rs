@@ -14,6 +14,7 @@
 //! | [`lookup`] | this host's name, a host's addresses, service names ⇄ port numbers |
 //! | [`ntp`] | the 48-byte NTP header codec, an SNTP client (`query`) and an SNTP server |
 //! | [`http`] | a small blocking HTTP/1.1 client with correct body framing and timeouts |
+//! | [`os`] | the few places where Windows, macOS and Linux differ: what a socket is, `SO_REUSEADDR`, UDP errors about earlier datagrams |
 //! | [`server`] | binding listeners and a bounded thread-per-connection server with graceful shutdown |
 //!
 //! ## Rules this crate keeps
@@ -28,4 +29,5 @@ pub mod http;
 pub mod log;
 pub mod lookup;
 pub mod ntp;
+pub mod os;
 pub mod server;

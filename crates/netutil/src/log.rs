@@ -52,14 +52,23 @@ macro_rules! elog {
 static STDOUT: OnceLock<Log> = OnceLock::new();
 static STDERR: OnceLock<Log> = OnceLock::new();
 
-/// The process's stdout log, started on first use.
+/// The process's stdout log, started on first use (together with [`stderr()`]).
 pub fn stdout() -> &'static Log {
+    start_both();
     STDOUT.get_or_init(|| Log::new(io::stdout(), QUEUE_LINES))
 }
 
-/// The process's stderr log, started on first use.
+/// The process's stderr log, started on first use (together with [`stdout()`]).
 pub fn stderr() -> &'static Log {
+    start_both();
     STDERR.get_or_init(|| Log::new(io::stderr(), QUEUE_LINES))
+}
+
+/// Starts both writer threads at the first log line, normally the server's "listening" line:
+/// an error line must not need a new thread later, when the system may have none to give.
+fn start_both() {
+    STDOUT.get_or_init(|| Log::new(io::stdout(), QUEUE_LINES));
+    STDERR.get_or_init(|| Log::new(io::stderr(), QUEUE_LINES));
 }
 
 /// Waits up to `timeout` in all for the stdout and stderr logs (those in use) to write what

@@ -20,7 +20,17 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::str::FromStr;
 
-use dns_lookup::{AddrInfoHints, LookupErrorKind};
+use dns_lookup::{AddrFamily, AddrInfoHints, LookupErrorKind, SockType};
+
+// getnameinfo's flags, which dns-lookup does not name: from libc on Unix, from Winsock on Windows.
+#[cfg(unix)]
+const NUMERIC_HOST: i32 = libc::NI_NUMERICHOST;
+#[cfg(unix)]
+const DATAGRAM_SERVICE: i32 = libc::NI_DGRAM;
+#[cfg(windows)]
+const NUMERIC_HOST: i32 = windows_sys::Win32::Networking::WinSock::NI_NUMERICHOST as i32;
+#[cfg(windows)]
+const DATAGRAM_SERVICE: i32 = windows_sys::Win32::Networking::WinSock::NI_DGRAM as i32;
 
 /// A transport protocol, as the services database names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -104,9 +114,9 @@ impl LookupError {
             LookupError::Resolve { .. } => Some(
                 "the resolver could not be reached: are you offline? try localhost or 127.0.0.1",
             ),
-            LookupError::NoServiceName { .. } | LookupError::UnknownService { .. } => {
-                Some("see `getent services` for the names this machine knows")
-            }
+            LookupError::NoServiceName { .. } | LookupError::UnknownService { .. } => Some(
+                "the names this machine knows are in /etc/services (Windows: C:\\Windows\\System32\\drivers\\etc\\services)",
+            ),
             LookupError::UnknownProtocol(_) => Some("use tcp or udp"),
             LookupError::HostName(_) => None,
         }
@@ -190,9 +200,9 @@ pub fn resolve(host: &str) -> Result<Vec<IpAddr>, LookupError> {
 pub fn service_name(port: u16, protocol: Protocol) -> Result<String, LookupError> {
     let no_name = || LookupError::NoServiceName { port, protocol };
     // NI_NUMERICHOST keeps the resolver away from DNS: only the service part is wanted here.
-    let mut flags = libc::NI_NUMERICHOST;
+    let mut flags = NUMERIC_HOST;
     if protocol == Protocol::Udp {
-        flags |= libc::NI_DGRAM;
+        flags |= DATAGRAM_SERVICE;
     }
     let address = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port);
     let (_, service) = dns_lookup::getnameinfo(&address, flags).map_err(|_| no_name())?;
@@ -213,14 +223,16 @@ pub fn service_port(name: &str, protocol: Protocol) -> Result<u16, LookupError> 
         return Err(unknown());
     }
     let (socktype, ipproto) = match protocol {
-        Protocol::Tcp => (libc::SOCK_STREAM, libc::IPPROTO_TCP),
-        Protocol::Udp => (libc::SOCK_DGRAM, libc::IPPROTO_UDP),
+        Protocol::Tcp => (SockType::Stream, dns_lookup::Protocol::TCP),
+        Protocol::Udp => (SockType::DGram, dns_lookup::Protocol::UDP),
     };
+    // No AI_NUMERICHOST flag (it differs by OS): the host is an address literal, never a name,
+    // so getaddrinfo has nothing to ask DNS about anyway.
     let hints = AddrInfoHints {
-        flags: libc::AI_NUMERICHOST,
-        address: libc::AF_INET,
-        socktype,
-        protocol: ipproto,
+        flags: 0,
+        address: AddrFamily::Inet.into(),
+        socktype: socktype.into(),
+        protocol: ipproto.into(),
     };
     let mut found = dns_lookup::getaddrinfo(Some("127.0.0.1"), Some(name), Some(hints))
         .map_err(|_| unknown())?;

@@ -226,6 +226,7 @@ fn exchange(server: SocketAddr, options: &QueryOptions) -> Result<Reply, Error> 
         let (len, from) = match socket.recv_from(&mut buffer) {
             Ok(received) => received,
             Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) if is_no_answer_yet(&error) => continue,
             Err(error)
                 if matches!(
                     error.kind(),
@@ -242,6 +243,14 @@ fn exchange(server: SocketAddr, options: &QueryOptions) -> Result<Reply, Error> 
             Err(why) => ignored = Some(why),
         }
     }
+}
+
+/// Whether a receive error only means the reply has not come: Windows reports a connection
+/// reset after an ICMP "port unreachable", also one caused by an earlier datagram, so the
+/// client keeps waiting until its deadline. (Linux and macOS say "connection refused", which
+/// [`io_error`] turns into [`Error::Refused`].)
+fn is_no_answer_yet(error: &io::Error) -> bool {
+    error.kind() == io::ErrorKind::ConnectionReset
 }
 
 fn io_error(server: SocketAddr, error: io::Error) -> Error {
@@ -452,5 +461,18 @@ mod tests {
             check(SERVER, SystemTime::now(), &no_time, SystemTime::now()),
             Err(Error::NoTransmitTime { .. })
         ));
+    }
+
+    #[test]
+    fn a_reset_means_keep_waiting_but_a_refusal_does_not() {
+        // What Windows says after an ICMP "port unreachable": no reply yet, not a failure.
+        assert!(is_no_answer_yet(&io::ErrorKind::ConnectionReset.into()));
+        // Linux and macOS say "refused": a result of its own (Error::Refused), retried by query.
+        assert!(!is_no_answer_yet(&io::ErrorKind::ConnectionRefused.into()));
+        assert!(matches!(
+            io_error(SERVER, io::ErrorKind::ConnectionRefused.into()),
+            Error::Refused { .. }
+        ));
+        assert!(!is_no_answer_yet(&io::ErrorKind::PermissionDenied.into()));
     }
 }

@@ -145,6 +145,8 @@ impl Server {
             let (len, client) = match self.socket.recv_from(&mut buffer) {
                 Ok(received) => received,
                 Err(error) if is_transient(&error) => continue,
+                // Windows reports an earlier reply's "port unreachable" here: that client is gone.
+                Err(error) if crate::os::is_stale_udp_error(&error) => continue,
                 Err(error) => return Err(error),
             };
             let received = SystemTime::now();

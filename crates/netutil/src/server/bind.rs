@@ -10,9 +10,10 @@ use socket2::{Domain, Protocol, Socket, Type};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BindOptions {
     /// Set `SO_REUSEADDR` before binding, so a restarted server can bind its port while
-    /// connections of the previous run still sit in `TIME_WAIT`. On Linux it never lets two
-    /// programs listen on the same port. Ignored on Windows, where the same option would let
-    /// another program take the port over.
+    /// connections of the previous run still sit in `TIME_WAIT`. On Linux and macOS it never
+    /// lets two programs listen on the same port. On Windows, where the same option would let
+    /// another program take the port over, `SO_EXCLUSIVEADDRUSE` is set instead: see
+    /// [`crate::os::set_reuse_address`].
     pub reuse_address: bool,
     /// How many connections the kernel may hold, fully set up, before the program accepts
     /// them (the `listen` backlog). Further clients wait in their SYN retries.
@@ -105,10 +106,9 @@ pub fn bind(addr: SocketAddr, options: &BindOptions) -> Result<TcpListener, Bind
     let fail = |step| move |source| BindError { addr, step, source };
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
         .map_err(fail("create a socket for"))?;
-    if options.reuse_address && cfg!(not(windows)) {
-        socket
-            .set_reuse_address(true)
-            .map_err(fail("set SO_REUSEADDR for"))?;
+    if options.reuse_address {
+        // SO_REUSEADDR; on Windows SO_EXCLUSIVEADDRUSE, as its SO_REUSEADDR lets others take the port.
+        crate::os::set_reuse_address(&socket).map_err(fail("set SO_REUSEADDR for"))?;
     }
     if addr.is_ipv6() {
         socket
