@@ -10,7 +10,7 @@
 //! | module | what it is for |
 //! |---|---|
 //! | [`cli`] | the conventions every lesson program shares: one-sentence errors with a hint, exit codes, local time as `ctime` prints it |
-//! | [`log`] | a server's log lines: [`log!`] and [`elog!`] never block serving and never panic |
+//! | [`log`](mod@log) | a server's log lines: [`log!`](macro@log) and [`elog!`] never block serving and never panic |
 //! | [`lookup`] | this host's name, a host's addresses, service names ⇄ port numbers |
 //! | [`ntp`] | the 48-byte NTP header codec, an SNTP client (`query`) and an SNTP server |
 //! | [`http`] | a small blocking HTTP/1.1 client with correct body framing and timeouts |
