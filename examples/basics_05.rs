@@ -132,8 +132,16 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
         .hint(OFFLINE_HINT)?;
 
     let mut reply = [0; 1024];
-    let (len, from) = socket
-        .recv_from(&mut reply)
+    let received = loop {
+        match socket.recv_from(&mut reply) {
+            // On Windows, an ICMP "port unreachable" comes back as a reset: no answer yet, wait on.
+            Err(error) if error.kind() == io::ErrorKind::ConnectionReset => {
+                socket.set_read_timeout(Some(deadline.left()?))?;
+            }
+            received => break received,
+        }
+    };
+    let (len, from) = received
         .map_err(|error| match error.kind() {
             // How an expired read timeout shows up (EAGAIN on Linux, a time-out on Windows).
             io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => io::Error::new(
