@@ -11,7 +11,8 @@
 //!
 //! ```text
 //! hostname
-//! getent ahosts "$(hostname)"
+//! getent ahosts "$(hostname)"    # Linux; macOS: dscacheutil -q host -a name "$(hostname)"
+//!                                # Windows PowerShell: Resolve-DnsName $env:COMPUTERNAME
 //! ```
 //!
 //! In another terminal, run the lesson:

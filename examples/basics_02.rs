@@ -11,7 +11,8 @@
 //!
 //! ```text
 //! getent ahosts www.google.com
-//! getent ahosts localhost
+//! getent ahosts localhost        # Linux; macOS: dscacheutil -q host -a name localhost
+//!                                # Windows PowerShell: Resolve-DnsName localhost
 //! ```
 //!
 //! In another terminal, run the lesson (the first needs internet, the second never does):

@@ -2,7 +2,8 @@
 //!
 //! A port number says which program on a host a packet is for; well-known services have
 //! fixed numbers and names (25/tcp is `smtp`, 53/udp is `domain`). This lesson looks them up
-//! in the services database (`/etc/services`), in both directions.
+//! in the services database (`/etc/services`; on Windows `C:\Windows\System32\drivers\etc\services`),
+//! in both directions.
 //!
 //! A port with no entry has no name: the lesson says so in one sentence and exits with code 1.
 //! The Python original and how this differs: `docs/01-socket-utils.md`.
@@ -12,7 +13,8 @@
 //! In one terminal, read the database yourself:
 //!
 //! ```text
-//! getent services 25/tcp 53/udp 80/tcp ntp
+//! getent services 25/tcp 53/udp 80/tcp ntp   # Linux; macOS and Windows: search the services
+//!                                            # file as docs/01-socket-utils.md shows
 //! ```
 //!
 //! In another terminal, run the lesson with its defaults, then with your own queries:
