@@ -337,7 +337,7 @@ impl Server {
         }
     }
 
-    /// 3. and 4.: one client's socket is ready: read what came, answer it, write.
+    /// Steps 3 and 4: one client's socket is ready: read what came, answer it, write.
     fn serve(&mut self, token: Token, event: &Event, buffer: &mut [u8], now: Instant) {
         let Some(client) = self.clients.get_mut(&token) else {
             return; // an event for a client closed earlier in this round
@@ -455,8 +455,8 @@ impl Server {
         }
     }
 
-    /// 5. Forgets a client: dropping its stream closes the socket (and removes it from the
-    /// poll: the kernel forgets a closed descriptor).
+    /// Step 5: forgets a client. Dropping its stream closes the socket, and the kernel
+    /// removes a closed socket from the poll by itself.
     fn close(&mut self, token: Token) {
         if let Some(at) = self.clients.remove(&token).and_then(|c| c.filed_deadline) {
             self.deadlines.remove(&(at, token));
