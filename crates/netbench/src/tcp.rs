@@ -493,10 +493,14 @@ pub async fn hold(load: Load, pid: Option<u32>) -> Report {
         );
     }
     let mut peak = rss_before.unwrap_or(0);
+    let mut threads = 0;
     let held_until = Instant::now() + load.duration;
     while Instant::now() < held_until {
         if let Some(rss) = pid.and_then(crate::memory::rss_kib) {
             peak = peak.max(rss);
+        }
+        if let Some(n) = pid.and_then(crate::memory::threads) {
+            threads = threads.max(n);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -527,7 +531,8 @@ pub async fn hold(load: Load, pid: Option<u32>) -> Report {
         .int("held", served)
         .int("rss_before_kib", rss_before.unwrap_or(0))
         .int("rss_peak_kib", peak)
-        .int("hwm_kib", pid.and_then(crate::memory::hwm_kib).unwrap_or(0));
+        .int("hwm_kib", pid.and_then(crate::memory::hwm_kib).unwrap_or(0))
+        .int("threads", threads);
     tally.report(&mut report);
     report
 }
