@@ -54,15 +54,16 @@
 //!
 //! ```text
 //! listening on 127.0.0.1:8888 (at most 256 clients, idle timeout 60s, line timeout 30s, lines up to 4096 bytes)
-//! 127.0.0.1:52814 connected (1 live)
-//! 127.0.0.1:52820 connected (2 live)
-//! 127.0.0.1:52814 left after 2 lines
+//! 127.0.0.1:42210 connected (1 live)
+//! 127.0.0.1:42226 connected (2 live)
+//! 127.0.0.1:42226 left after 2 lines
 //! ^Cstopping: no new clients; waiting up to 5s for 1 live client(s)
 //! server stopped: 2 clients served, 0 turned away, 1 cut off after the grace period
 //! ```
 //!
-//! `ps -o nlwp= -p $(pgrep server_06)` says how many threads it has, whatever the number of
-//! clients: the main one plus the log writer (`server_05`: one more per client).
+//! (The first client, `nc`, stayed connected through the grace period.) `ps -o nlwp= -p
+//! $(pgrep server_06)` counts its threads: 3 whatever the number of clients (this loop, the
+//! Ctrl-C handler's, the log writer's); `server_05` adds one per client.
 
 use std::collections::{BTreeSet, HashMap};
 use std::error::Error;
