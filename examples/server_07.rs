@@ -5,8 +5,8 @@
 //! tokio, whose runtime *is* that loop (built on `mio`, like `server_06`). Each client gets a
 //! task: code that reads like `server_05`'s thread (read a line, write the reply), where
 //! every `.await` is a point at which the task may give way to others, as the loop did
-//! between events. A task costs a few hundred bytes, not a thread's stack and a trip through
-//! the scheduler.
+//! between events. A task costs about a kilobyte, not a thread's stack and a trip through the
+//! scheduler. The runtime here runs every task on one thread, like `server_06`.
 //!
 //! What tokio writes for you, and what is left here:
 //!
@@ -70,7 +70,7 @@ use clap::Parser;
 use netutil::cli::StepExt;
 use netutil::server::{self, AcceptBackoff, BindOptions, hang_up};
 use netutil::{elog, log};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
@@ -133,9 +133,13 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
     listener
         .set_nonblocking(true)
         .step("make the listener non-blocking")?;
-    // The runtime: the readiness loop of server_06, plus one worker thread per core that
-    // runs whichever tasks are ready (`#[tokio::main]` builds the same one).
-    let runtime = tokio::runtime::Runtime::new().step("start the tokio runtime")?;
+    // The runtime: the readiness loop of server_06, running the tasks on this one thread, as
+    // server_06 serves every client on one. (`Runtime::new()`, what `#[tokio::main]` builds,
+    // adds a worker thread per core that share the tasks.)
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .step("start the tokio runtime")?;
     runtime.block_on(serve(listener, bound, args))
 }
 
@@ -242,10 +246,18 @@ async fn serve(
 }
 
 /// The conversation with one client, in its own task. Returns how it ended.
-async fn talk(stream: TcpStream, limits: Limits) -> io::Result<String> {
+async fn talk(mut stream: TcpStream, limits: Limits) -> io::Result<String> {
+    send(&mut stream, WELCOME, limits).await?;
+    // A client costs no read buffer until its first byte arrives: 10,000 silent clients
+    // would otherwise hold 10,000 buffers of 8 KiB. `peek` waits for that byte and leaves
+    // it in the socket (`readable()` may wake up before any byte is there).
+    match timeout(limits.idle_timeout, stream.peek(&mut [0u8; 1])).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(error)) => return Err(error),
+        Err(_) => return Ok(idle(&mut stream, limits).await),
+    }
     // The BufReader asks the kernel for up to 8 KiB at a time and cuts lines out of that.
     let mut stream = BufReader::new(stream);
-    send(&mut stream, WELCOME, limits).await?;
     let mut line = Vec::new();
     let mut reply = Vec::new();
     let mut lines = 0u64;
@@ -253,11 +265,7 @@ async fn talk(stream: TcpStream, limits: Limits) -> io::Result<String> {
         line.clear();
         // Idle: wait for the first byte of the next line, at most idle_timeout.
         match timeout(limits.idle_timeout, stream.fill_buf()).await {
-            Err(_) => {
-                let goodbye = format!("Idle for {:?}: disconnecting. Bye\n", limits.idle_timeout);
-                say_goodbye(&mut stream, goodbye.as_bytes()).await;
-                return Ok(format!("idle for {:?}: disconnected", limits.idle_timeout));
-            }
+            Err(_) => return Ok(idle(&mut stream, limits).await),
             Ok(Ok([])) => return Ok(format!("left after {lines} lines")),
             Ok(Ok(_)) => {}
             Ok(Err(error)) => return Err(error),
@@ -303,10 +311,21 @@ async fn talk(stream: TcpStream, limits: Limits) -> io::Result<String> {
     }
 }
 
+/// Says goodbye to a client that stayed silent for the idle timeout.
+async fn idle(stream: &mut (impl AsyncRead + AsyncWrite + Unpin), limits: Limits) -> String {
+    let goodbye = format!("Idle for {:?}: disconnecting. Bye\n", limits.idle_timeout);
+    say_goodbye(stream, goodbye.as_bytes()).await;
+    format!("idle for {:?}: disconnected", limits.idle_timeout)
+}
+
 /// Writes `bytes`, giving up if they are not all taken within the idle timeout: the client
 /// stopped reading our replies.
-async fn send(stream: &mut BufReader<TcpStream>, bytes: &[u8], limits: Limits) -> io::Result<()> {
-    match timeout(limits.idle_timeout, stream.get_mut().write_all(bytes)).await {
+async fn send(
+    stream: &mut (impl AsyncWrite + Unpin),
+    bytes: &[u8],
+    limits: Limits,
+) -> io::Result<()> {
+    match timeout(limits.idle_timeout, stream.write_all(bytes)).await {
         Ok(written) => written,
         Err(_) => Err(io::Error::new(
             io::ErrorKind::TimedOut,
@@ -318,11 +337,12 @@ async fn send(stream: &mut BufReader<TcpStream>, bytes: &[u8], limits: Limits) -
 /// `netutil::server::hang_up`, awaited instead of blocking: send the last words, half-close,
 /// and read and discard what the client still sends for up to LINGER, so that closing does
 /// not reset the connection before the client reads them.
-async fn say_goodbye(stream: &mut BufReader<TcpStream>, last_words: &[u8]) {
+async fn say_goodbye(stream: &mut (impl AsyncRead + AsyncWrite + Unpin), last_words: &[u8]) {
     let _ = timeout(LINGER, async {
-        stream.get_mut().write_all(last_words).await?;
-        stream.get_mut().shutdown().await?;
-        let mut sink = [0u8; 4096];
+        stream.write_all(last_words).await?;
+        stream.shutdown().await?;
+        // On the heap, not in the task: every task would carry it, idle or not.
+        let mut sink = vec![0u8; 4096];
         while stream.read(&mut sink).await? > 0 {}
         Ok::<(), io::Error>(())
     })

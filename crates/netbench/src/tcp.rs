@@ -504,6 +504,9 @@ pub async fn hold(load: Load, pid: Option<u32>) -> Report {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // While idle: the check below makes every connection busy at once, which costs a server
+    // its per-client read buffers, so the peak after it is reported apart.
+    let held_peak = peak;
     // Every held connection must still be answered, all at once.
     let mut checks = Vec::new();
     for mut stream in streams {
@@ -530,6 +533,7 @@ pub async fn hold(load: Load, pid: Option<u32>) -> Report {
         .num("setup_seconds", setup)
         .int("held", served)
         .int("rss_before_kib", rss_before.unwrap_or(0))
+        .int("rss_held_kib", held_peak)
         .int("rss_peak_kib", peak)
         .int("hwm_kib", pid.and_then(crate::memory::hwm_kib).unwrap_or(0))
         .int("threads", threads);
