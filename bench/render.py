@@ -11,19 +11,23 @@ import json
 import os
 import sys
 
-SERVERS = ["echo_server", "server_05", "socat", "python", "tokio"]
+SERVERS = ["echo_server", "server_05", "server_06", "server_07", "socat", "python", "tokio"]
 LABEL = {
     "echo_server": "echo_server",
     "server_05": "server_05 (line)",
+    "server_06": "server_06 (line, mio loop)",
+    "server_07": "server_07 (line, tokio tasks)",
     "socat": "socat",
     "python": "Python threads",
     "tokio": "tokio echo",
 }
-CONNS = [1, 10, 100, 1000]
+CONNS = [1, 10, 100, 1000, 10000]
 SIZES = [64, 16384]
 COLORS = {
     "echo_server": "#d62728",
     "server_05": "#ff7f0e",
+    "server_06": "#8c564b",
+    "server_07": "#e377c2",
     "socat": "#1f77b4",
     "python": "#2ca02c",
     "tokio": "#9467bd",
@@ -136,7 +140,8 @@ def echo_tables(r, out):
         out.append(f"\n#### Messages per second, {size_label(size)} messages\n")
         head = ["connections"] + [LABEL[s] for s in SERVERS]
         head += ["echo_server ÷ socat", "echo_server ÷ tokio", "echo_server ÷ Python",
-                 "server_05 ÷ Python"]
+                 "server_05 ÷ Python", "server_06 ÷ tokio", "server_06 ÷ server_05",
+                 "server_07 ÷ tokio"]
         out.append("| " + " | ".join(head) + " |")
         out.append("|" + "---|" * len(head))
         for conns in CONNS:
@@ -148,6 +153,9 @@ def echo_tables(r, out):
                 fmt_ratio(rates["echo_server"], rates["tokio"]),
                 fmt_ratio(rates["echo_server"], rates["python"]),
                 fmt_ratio(rates["server_05"], rates["python"]),
+                fmt_ratio(rates["server_06"], rates["tokio"]),
+                fmt_ratio(rates["server_06"], rates["server_05"]),
+                fmt_ratio(rates["server_07"], rates["tokio"]),
             ]
             out.append("| " + " | ".join(line) + " |")
         spread = r.worst_spread(size)
@@ -168,6 +176,49 @@ def echo_tables(r, out):
                 line.append("–" if rep is None else
                             f"{rep['p50_us']:,.0f} / {rep['p99_us']:,.0f}")
             out.append("| " + " | ".join(line) + " |")
+
+
+def memory_table(r, out):
+    out.append("\n#### Peak resident memory in MiB while echoing (VmHWM, reset before each cell; "
+               "the larger of the two sizes)\n")
+    head = ["connections"] + [LABEL[s] for s in SERVERS]
+    out.append("| " + " | ".join(head) + " |")
+    out.append("|" + "---|" * len(head))
+    for conns in CONNS:
+        line = [str(conns)]
+        for s in SERVERS:
+            hwm = peak_hwm(r, s, conns)
+            line.append("–" if hwm is None else f"{hwm / 1024:.1f}")
+        out.append("| " + " | ".join(line) + " |")
+    out.append("\nsocat forks a process per client: its figure is the parent's alone.")
+
+
+def peak_hwm(r, server, conns):
+    """The largest peak (KiB) the server reached in the echo cells with `conns` connections."""
+    peaks = [x["report"]["hwm_kib"] for x in r.find("echo-memory", server)
+             if x["report"].get("connections", 1000) == conns]
+    return max(peaks) if peaks else None
+
+
+def hold10k_table(r, out):
+    rows = [(s, r.one("hold10k", s)) for s in SERVERS]
+    rows = [(s, hold) for s, hold in rows if hold is not None]
+    if not rows:
+        return
+    out.append("\n### 10,000 idle clients\n")
+    out.append("`netbench connect --hold -c 10000 --sources 8`: 10,000 clients connect (from "
+               "127.0.0.1 to 127.0.0.8, for enough ephemeral ports), stay silent for the cell, "
+               "and every one is served again at the end. server_05 gets `--max-clients 10000` "
+               "here and a watchdog that kills it past 2 GiB resident.\n")
+    out.append("| server | served | errors | setup s | RSS before MiB | RSS with 10,000 idle MiB "
+               "| peak after all 10,000 answer at once MiB | threads |")
+    out.append("|---|---|---|---|---|---|---|---|")
+    for s, hold in rows:
+        held = hold.get("rss_held_kib", hold["rss_peak_kib"]) / 1024
+        peak = max(hold["rss_peak_kib"], hold["hwm_kib"]) / 1024
+        out.append(f"| {LABEL[s]} | {hold['held']} | {hold['errors']} | "
+                   f"{hold['setup_seconds']:.1f} | {hold['rss_before_kib'] / 1024:.1f} | "
+                   f"{held:.1f} | {peak:.1f} | {hold.get('threads', '–')} |")
 
 
 def crosscheck_table(r, out):
@@ -261,8 +312,7 @@ def connection_tables(r, out):
 
 def busy_hwm(r, server):
     """The largest peak (KiB) the server reached in any 1,000-connection echo cell."""
-    peaks = [x["report"]["hwm_kib"] for x in r.find("echo-memory", server)]
-    return max(peaks) if peaks else None
+    return peak_hwm(r, server, 1000)
 
 
 def busy_mib(r, server):
@@ -383,6 +433,21 @@ def targets_table(r, out):
             out.append(f"| {LABEL[s]}: 1,000 busy clients (echo table), no error, "
                        f"RSS < 64 MiB | {busy_errors} errors, peak {busy / 1024:.1f} MiB | "
                        f"{'✅ met' if ok else '❌ missed'} |")
+    ratio_row("server_06 ≥ tokio echo msg/s at 100 and 1,000 connections", "server_06",
+              "tokio", [100, 1000], 1.0)
+    ratio_row("server_06 ≥ 1.2 × server_05 msg/s at 1,000 connections", "server_06",
+              "server_05", [1000], 1.2)
+    for s in ["server_06", "server_07"]:
+        hold = r.one("hold10k", s)
+        if hold is None:
+            out.append(f"| {LABEL[s]}: 10,000 idle clients, no error, RSS ≤ 64 MiB | – | "
+                       "not measured |")
+            continue
+        idle = hold.get("rss_held_kib", hold["rss_peak_kib"]) / 1024
+        ok = hold["held"] == 10000 and hold["errors"] == 0 and idle <= 64
+        out.append(f"| {LABEL[s]}: 10,000 idle clients, no error, RSS ≤ 64 MiB | "
+                   f"{hold['held']} served, {hold['errors']} errors, {idle:.1f} MiB idle | "
+                   f"{'✅ met' if ok else '❌ missed'} |")
     ratios = []
     for rep in [x["report"] for x in r.find("ntp", "ntp_server")]:
         theirs = r.value("requests_per_s", "ntp", "chronyd", connections=rep["connections"])
@@ -400,18 +465,25 @@ def targets_table(r, out):
 
 
 def svg_chart(r, path):
-    """Two panels of grouped bars: messages/s at 64 B, MB/s at 16 KiB, per connection count."""
-    width, height = 1040, 380
-    panel_w, top, bottom, left = 440, 50, 300, 60
+    """Three panels of lines against the number of clients (1 to 10,000, log scale):
+    messages/s with 64-byte and with 16 KiB messages, and the server's peak memory."""
+    width, height = 1240, 400
+    panel_w, top, bottom, left, gap = 340, 50, 300, 70, 75
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
              f'font-family="sans-serif" font-size="12">',
              f'<rect width="{width}" height="{height}" fill="white"/>']
-    panels = [(64, "messages_per_s", "Echo round trips/s, 64-byte messages", 1.0),
-              (16384, "mb_per_s", "Echo MB/s, 16 KiB messages", 1.0)]
-    for p, (size, field, title, _) in enumerate(panels):
-        x0 = left + p * (panel_w + 60)
-        values = {(s, c): r.value(field, "echo", s, connections=c, size=size)
-                  for s in SERVERS for c in CONNS}
+    panels = [
+        ("Messages/s, 64-byte messages",
+         lambda s, c: r.value("messages_per_s", "echo", s, connections=c, size=64)),
+        ("Messages/s, 16 KiB messages",
+         lambda s, c: r.value("messages_per_s", "echo", s, connections=c, size=16384)),
+        ("Peak memory while echoing, MiB",
+         lambda s, c: (lambda k: None if k is None else k / 1024)(peak_hwm(r, s, c))),
+    ]
+    step = panel_w / (len(CONNS) - 1)
+    for p, (title, value) in enumerate(panels):
+        x0 = left + p * (panel_w + gap)
+        values = {(s, c): value(s, c) for s in SERVERS for c in CONNS}
         peak = max([v for v in values.values() if v] or [1])
         parts.append(f'<text x="{x0 + panel_w / 2}" y="25" text-anchor="middle" '
                      f'font-size="14" font-weight="bold">{title}</text>')
@@ -421,28 +493,30 @@ def svg_chart(r, path):
                          f'stroke="#ddd"/>')
             parts.append(f'<text x="{x0 - 5}" y="{y + 4}" text-anchor="end">'
                          f'{fmt_rate(peak * i / 4)}</text>')
-        group_w = panel_w / len(CONNS)
-        bar_w = (group_w - 16) / len(SERVERS)
         for g, c in enumerate(CONNS):
-            gx = x0 + g * group_w + 8
-            for k, s in enumerate(SERVERS):
-                v = values[(s, c)]
-                if not v:
-                    continue
-                h = (bottom - top) * v / peak
-                parts.append(f'<rect x="{gx + k * bar_w:.1f}" y="{bottom - h:.1f}" '
-                             f'width="{bar_w - 1:.1f}" height="{h:.1f}" fill="{COLORS[s]}">'
-                             f'<title>{LABEL[s]}, {c} conn.: {fmt_rate(v)}</title></rect>')
-            parts.append(f'<text x="{gx + (group_w - 16) / 2}" y="{bottom + 16}" '
-                         f'text-anchor="middle">{c} conn.</text>')
+            parts.append(f'<text x="{x0 + g * step}" y="{bottom + 16}" '
+                         f'text-anchor="middle">{c:,}</text>')
+        parts.append(f'<text x="{x0 + panel_w / 2}" y="{bottom + 32}" '
+                     f'text-anchor="middle">clients</text>')
+        for s in SERVERS:
+            points = [(x0 + g * step, bottom - (bottom - top) * values[(s, c)] / peak, c)
+                      for g, c in enumerate(CONNS) if values[(s, c)]]
+            if len(points) > 1:
+                path_d = " ".join(f"{x:.1f},{y:.1f}" for x, y, _ in points)
+                parts.append(f'<polyline points="{path_d}" fill="none" '
+                             f'stroke="{COLORS[s]}" stroke-width="2"/>')
+            for x, y, c in points:
+                parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{COLORS[s]}">'
+                             f'<title>{LABEL[s]}, {c:,} clients: '
+                             f'{fmt_rate(values[(s, c)])}</title></circle>')
         parts.append(f'<line x1="{x0}" y1="{bottom}" x2="{x0 + panel_w}" y2="{bottom}" '
                      f'stroke="black"/>')
     lx = left
     for s in SERVERS:
-        parts.append(f'<rect x="{lx}" y="{height - 40}" width="12" height="12" '
+        parts.append(f'<rect x="{lx}" y="{height - 30}" width="12" height="12" '
                      f'fill="{COLORS[s]}"/>')
-        parts.append(f'<text x="{lx + 16}" y="{height - 30}">{LABEL[s]}</text>')
-        lx += 150
+        parts.append(f'<text x="{lx + 16}" y="{height - 20}">{LABEL[s]}</text>')
+        lx += 165
     parts.append("</svg>")
     with open(path, "w") as f:
         f.write("\n".join(parts) + "\n")
@@ -456,7 +530,9 @@ def main():
         parser.add_argument(f"--{name}", default="?")
     args = parser.parse_args()
     r = Results(load(args.results))
-    out = ["# Performance: the kit's servers and clients against real peers", ""]
+    out = ["# Performance: the kit's servers and clients against real peers", "",
+           "*[Lesson index](README.md) · [índice en español](es/README.md) · "
+           "[many clients: server_06 and server_07](05-many-clients.md)*", ""]
     out.append("*Generated by `bench/compare` (do not edit by hand: re-run it). The prose in "
                "the last section comes from `bench/analysis.md`.*\n")
     out.append("| | |")
@@ -468,30 +544,36 @@ def main():
                f"machine; the *after* figure also counts the benchmark's own server threads) |")
     out.append(f"| commit | {args.commit} |")
     out.append(f"| seconds per cell | {args.seconds} |")
-    out.append("\nReproduce with one command: `bench/compare` (10–15 minutes; it installs "
+    out.append("\nReproduce with one command: `bench/compare` (25–30 minutes; it installs "
                "missing peers with apt-get and `cargo install`). Ratios are within this run "
                "only: absolute figures move with the machine and its load.\n")
     out.append("## Where the kit stands against its targets\n")
     targets_table(r, out)
-    out.append("\n## Echo servers at 1 to 1,000 connections\n")
+    out.append("\n## Echo servers at 1 to 10,000 connections\n")
     out.append("`netbench echo`: every connection sends a message and waits for its echo "
                "(server_05: a line, answered by `OK...` + the line). Message sizes count what "
                "is sent; a ⚠ marks a run that had errors. All peers ran at once and each cell "
                "measured them one after another, in rounds, so load from elsewhere on the "
                "machine falls on every peer of a cell alike.\n")
-    out.append("![echo throughput](performance.svg)\n")
+    out.append("![messages per second and memory against clients](performance.svg)\n")
     echo_tables(r, out)
+    memory_table(r, out)
     crosscheck_table(r, out)
     limits_tables(r, out)
     connection_tables(r, out)
+    hold10k_table(r, out)
     ntp_table(r, out)
     http_table(r, out)
     out.append("\n### Cold build\n")
     cold = r.value("seconds", "build", "cold")
+    many = r.value("seconds", "build", "cold-many-clients")
     out.append(f"`cargo build --examples` (debug, as students run it) in a fresh "
                f"`CARGO_TARGET_DIR`, dependencies already downloaded: "
-               f"**{'not measured' if cold is None else f'{cold} s'}**. netbench and tokio are "
-               "not part of it: they live in their own workspace crate.\n")
+               f"**{'not measured' if cold is None else f'{cold} s'}**; with "
+               f"`--features many-clients` (server_06 and server_07, which bring mio and "
+               f"tokio): **{'not measured' if many is None else f'{many} s'}**. netbench's "
+               "tokio is not part of the first: it lives in its own workspace crate, and the "
+               "lessons' tokio is optional.\n")
     skipped = r.skipped()
     out.append("## Rows that could not be measured\n")
     if skipped:

@@ -24,20 +24,37 @@ use std::time::{Duration, Instant};
 /// How long any lesson may run in a test before it counts as hung.
 pub const LESSON_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The lessons that need the root package's "many-clients" feature.
+const FEATURE_LESSONS: &[&str] = &["server_06", "server_07"];
+
 /// The path of a lesson's compiled program, building the lessons once per test binary.
 ///
 /// `cargo test` builds the examples before it runs tests, but `cargo test --test NAME` does not,
 /// so the harness asks Cargo itself; when everything is fresh this takes a fraction of a second.
 pub fn lesson_path(name: &str) -> PathBuf {
     static BUILT: OnceLock<()> = OnceLock::new();
-    BUILT.get_or_init(|| {
+    static BUILT_WITH_FEATURE: OnceLock<()> = OnceLock::new();
+    let build = |args: &[&str]| {
         let status = Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "--examples"])
+            .args(["build", "--quiet"])
+            .args(args)
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .status()
             .expect("cargo can be run from the tests");
         assert!(status.success(), "building the lessons failed");
-    });
+    };
+    BUILT.get_or_init(|| build(&["--examples"]));
+    // The lessons behind the optional "many-clients" feature (root Cargo.toml) are skipped
+    // by a plain build: build them, and only them, with it.
+    if FEATURE_LESSONS.contains(&name) {
+        BUILT_WITH_FEATURE.get_or_init(|| {
+            let mut args = vec!["--features", "many-clients"];
+            for lesson in FEATURE_LESSONS {
+                args.extend(["--example", lesson]);
+            }
+            build(&args)
+        });
+    }
     let path = examples_dir().join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(path.exists(), "no lesson program at {}", path.display());
     path

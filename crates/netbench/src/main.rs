@@ -131,6 +131,11 @@ struct Common {
     /// Event-loop threads (1 leaves the other core to the server on a 2-core machine).
     #[arg(short, long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
     threads: u16,
+    /// Open the connections from this many loopback source addresses in turn (127.0.0.1,
+    /// 127.0.0.2, ...): one address runs out of ephemeral ports near 28,000 connections a
+    /// minute. IPv4 targets only; Linux answers on all of 127.0.0.0/8, macOS only on 127.0.0.1.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=200))]
+    sources: u8,
     /// Print one JSON object instead of readable lines.
     #[arg(long)]
     json: bool,
@@ -219,6 +224,7 @@ fn measure(
         setup: Duration::from_secs_f64(common.setup_timeout),
         // Short runs (the script's cells) stay quiet; long ones show they are alive.
         progress: common.duration >= 5.0,
+        sources: common.sources,
     };
     let runtime = if common.threads == 1 {
         tokio::runtime::Builder::new_current_thread()

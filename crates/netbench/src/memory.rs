@@ -23,6 +23,15 @@ pub fn hwm_kib(pid: u32) -> Option<u64> {
     status_kib(pid, "VmHWM")
 }
 
+/// How many threads process `pid` has (`Threads`).
+pub fn threads(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("Threads:"))
+        .and_then(|rest| rest.trim().parse().ok())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -34,6 +43,7 @@ mod tests {
         assert!(rss > 0);
         assert!(hwm_kib(me).expect("VmHWM") >= rss / 2);
         assert_eq!(rss_kib(u32::MAX), None);
+        assert!(threads(me).expect("Threads") >= 1);
     }
 
     #[test]

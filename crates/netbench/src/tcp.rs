@@ -10,9 +10,9 @@
 //! single-connection *latency* floor comes from the blocking `pingpong` mode instead.
 
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -52,6 +52,11 @@ pub struct Load {
     pub setup: Duration,
     /// Print a progress line on stderr every second.
     pub progress: bool,
+    /// How many loopback source addresses the connections come from (127.0.0.1,
+    /// 127.0.0.2, ...), in turn. One address has about 28,000 ephemeral ports, and closed
+    /// connections hold theirs for a minute in TIME_WAIT: runs of 10,000 connections need
+    /// more than one. 1 leaves the choice to the kernel. IPv4 targets only.
+    pub sources: u8,
 }
 
 /// What the connections saw, summed.
@@ -369,6 +374,13 @@ async fn open_and_check(
         TcpSocket::new_v6()
     }
     .map_err(|e| e.to_string())?;
+    if let Some(source) = next_source(load) {
+        // SO_REUSEADDR lets the bind take a port whose old connection sits in TIME_WAIT.
+        socket.set_reuseaddr(true).map_err(|e| e.to_string())?;
+        socket
+            .bind(SocketAddr::new(source, 0))
+            .map_err(|e| format!("bind the source address {source}: {e}"))?;
+    }
     if linger_zero {
         // Closing with a reset leaves no TIME_WAIT behind: tens of thousands of short
         // connections would otherwise exhaust the ephemeral ports within a run.
@@ -395,6 +407,17 @@ async fn open_and_check(
         round_trip(&mut stream, &exchange, &mut reply, load.setup).await?;
     }
     Ok(stream)
+}
+
+/// The source address of the next connection, when `load.sources` asks for more than one:
+/// 127.0.0.1, 127.0.0.2, ... in turn (Linux routes all of 127.0.0.0/8 to loopback).
+fn next_source(load: &Load) -> Option<IpAddr> {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    if load.sources <= 1 || !load.addr.is_ipv4() {
+        return None;
+    }
+    let n = NEXT.fetch_add(1, Ordering::Relaxed) % load.sources as usize;
+    Some(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1 + n as u8)))
 }
 
 /// `connect`: `connections` clients in parallel open a connection, check it is served, and
@@ -470,13 +493,20 @@ pub async fn hold(load: Load, pid: Option<u32>) -> Report {
         );
     }
     let mut peak = rss_before.unwrap_or(0);
+    let mut threads = 0;
     let held_until = Instant::now() + load.duration;
     while Instant::now() < held_until {
         if let Some(rss) = pid.and_then(crate::memory::rss_kib) {
             peak = peak.max(rss);
         }
+        if let Some(n) = pid.and_then(crate::memory::threads) {
+            threads = threads.max(n);
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // While idle: the check below makes every connection busy at once, which costs a server
+    // its per-client read buffers, so the peak after it is reported apart.
+    let held_peak = peak;
     // Every held connection must still be answered, all at once.
     let mut checks = Vec::new();
     for mut stream in streams {
@@ -503,8 +533,10 @@ pub async fn hold(load: Load, pid: Option<u32>) -> Report {
         .num("setup_seconds", setup)
         .int("held", served)
         .int("rss_before_kib", rss_before.unwrap_or(0))
+        .int("rss_held_kib", held_peak)
         .int("rss_peak_kib", peak)
-        .int("hwm_kib", pid.and_then(crate::memory::hwm_kib).unwrap_or(0));
+        .int("hwm_kib", pid.and_then(crate::memory::hwm_kib).unwrap_or(0))
+        .int("threads", threads);
     tally.report(&mut report);
     report
 }
