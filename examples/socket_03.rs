@@ -76,7 +76,7 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
         println!("  {}", address.ip());
     }
 
-    // --timeout bounds the whole run: each address gets what is left of it.
+    // --timeout bounds the whole run: every wait below gets what is left of it.
     let deadline = Deadline::after(Duration::from_secs(args.timeout));
     let stream = connect_any(&addresses, &deadline)
         .step(format!("connect to {} port {}", args.host, args.port))
