@@ -1,18 +1,16 @@
 //! # basics_01: this machine's host name
 //!
-//! Every machine on a network has a name. This lesson asks the operating system for it
-//! (`gethostname`) and then asks the resolver which IP addresses that name stands for.
+//! Asks the system for this machine's name (`gethostname`), then the resolver for its addresses.
 //!
-//! The Python original and how this differs: `docs/01-socket-utils.md`.
+//! Explained, with the Python original, in `docs/01-socket-utils.md`.
 //!
 //! ## How to run
 //!
-//! In one terminal, ask the system tools:
+//! In one terminal, ask the system, for comparison (macOS and Windows: see the notes):
 //!
 //! ```text
 //! hostname
-//! getent ahosts "$(hostname)"    # Linux; macOS: dscacheutil -q host -a name "$(hostname)"
-//!                                # Windows PowerShell: Resolve-DnsName $env:COMPUTERNAME
+//! getent ahosts "$(hostname)"
 //! ```
 //!
 //! In another terminal, run the lesson:
@@ -22,8 +20,6 @@
 //! ```
 //!
 //! ## What you should see
-//!
-//! The same name `hostname` printed, then its addresses, for example:
 //!
 //! ```text
 //! Host name: lab-pc-07

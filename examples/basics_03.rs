@@ -1,23 +1,19 @@
 //! # basics_03: service names and port numbers
 //!
-//! A port number says which program on a host a packet is for; well-known services have
-//! fixed numbers and names (25/tcp is `smtp`, 53/udp is `domain`). This lesson looks them up
-//! in the services database (`/etc/services`; on Windows `C:\Windows\System32\drivers\etc\services`),
-//! in both directions.
+//! Looks up the service name of a port (25/tcp is `smtp`), and the port of a service name, in
+//! the services database.
 //!
-//! A port with no entry has no name: the lesson says so in one sentence and exits with code 1.
-//! The Python original and how this differs: `docs/01-socket-utils.md`.
+//! Explained, with the Python original, in `docs/01-socket-utils.md`.
 //!
 //! ## How to run
 //!
-//! In one terminal, read the database yourself:
+//! In one terminal, ask the system, for comparison (macOS and Windows: see the notes):
 //!
 //! ```text
-//! getent services 25/tcp 53/udp 80/tcp ntp   # Linux; macOS and Windows: search the services
-//!                                            # file as docs/01-socket-utils.md shows
+//! getent services 25/tcp 53/udp 80/tcp
 //! ```
 //!
-//! In another terminal, run the lesson with its defaults, then with your own queries:
+//! In another terminal, run the lesson:
 //!
 //! ```text
 //! cargo run --example basics_03
@@ -31,8 +27,6 @@
 //! 53/udp => domain
 //! 80/tcp => http
 //! ```
-//!
-//! and for the second command `123/udp => ntp`, `ntp/udp => 123`, `http/tcp => 80`.
 
 use std::error::Error;
 use std::process::ExitCode;

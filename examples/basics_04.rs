@@ -1,33 +1,23 @@
 //! # basics_04: the time from an NTP server, with a library call
 //!
-//! Computers keep time with a quartz clock that drifts by seconds a week, so they ask a time
-//! server over the network. This lesson asks one with a single library call and prints the
-//! answer in your local time zone, with what the protocol knows about it.
+//! Asks an NTP server for the time with one library call, `netutil::ntp::query`, and prints
+//! it with the offset, delay and stratum the reply gives.
 //!
-//! The call is [`netutil::ntp::query`]; `basics_05` does the same exchange by hand. Besides the
-//! time we print the offset (how far the server's clock is from ours), the delay (the network
-//! round trip) and the stratum (how many hops the server is from a reference clock).
-//! `--timeout` bounds the whole query. The Python original and how this differs:
-//! `docs/02-time.md`.
+//! Explained, with the Python original, in `docs/02-time.md`.
 //!
 //! ## How to run
 //!
-//! With internet, one terminal is enough:
-//!
-//! ```text
-//! cargo run --example basics_04
-//! ```
-//!
-//! Offline, in one terminal start the kit's SNTP server:
+//! In one terminal, start the kit's SNTP server:
 //!
 //! ```text
 //! cargo run --example ntp_server
 //! ```
 //!
-//! and in another terminal ask it:
+//! In another terminal, run the lesson:
 //!
 //! ```text
 //! cargo run --example basics_04 -- 127.0.0.1 --port 12300
+//! cargo run --example basics_04                       # pool.ntp.org: needs internet
 //! ```
 //!
 //! ## What you should see
@@ -38,13 +28,6 @@
 //! offset: +0.000029 s
 //! delay: 0.000252 s
 //! stratum: 10
-//! ```
-//!
-//! With no server there, one sentence and exit code 1:
-//!
-//! ```text
-//! error: could not get the time from 127.0.0.1 port 12300: nothing answers on 127.0.0.1:12300: its machine says the port is closed
-//! hint: offline? start the kit's server with `ntp_server` (it listens on port 12300), then ask it with `basics_04 127.0.0.1 --port 12300`
 //! ```
 
 use std::error::Error;

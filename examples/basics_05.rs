@@ -1,30 +1,23 @@
 //! # basics_05: the SNTP exchange by hand, 48 bytes over UDP
 //!
-//! `basics_04` asked a library for the time. Here we do what the library does: build the
-//! 48-byte request with `byteorder`, send it in one UDP datagram, receive the reply, and read
-//! the time out of it, as big-endian 32-bit words. Every byte and socket call is in this file.
+//! Does by hand what `basics_04`'s library call does: builds the 48-byte request, sends it in
+//! one UDP datagram, and reads the time out of the reply's big-endian words.
 //!
-//! The time is the *transmit* timestamp (words 10 and 11), not word 8 as in the Python
-//! original: why, and the other fixes, in `docs/02-time.md`.
+//! Explained, with the Python original, in `docs/02-time.md`.
 //!
 //! ## How to run
 //!
-//! With internet, one terminal is enough:
-//!
-//! ```text
-//! cargo run --example basics_05
-//! ```
-//!
-//! Offline, in one terminal start the kit's SNTP server:
+//! In one terminal, start the kit's SNTP server:
 //!
 //! ```text
 //! cargo run --example ntp_server
 //! ```
 //!
-//! and in another terminal ask it:
+//! In another terminal, run the lesson:
 //!
 //! ```text
 //! cargo run --example basics_05 -- 127.0.0.1 --port 12300
+//! cargo run --example basics_05                       # 0.uk.pool.ntp.org: needs internet
 //! ```
 //!
 //! ## What you should see
@@ -32,13 +25,6 @@
 //! ```text
 //! reply from 127.0.0.1:12300 (48 bytes)
 //! time: Fri Nov 27 02:55:43 2026
-//! ```
-//!
-//! With no server there, one sentence and exit code 1:
-//!
-//! ```text
-//! error: could not receive a reply from 127.0.0.1:12300: Connection refused (os error 111)
-//! hint: offline? start the kit's server with `ntp_server` (it listens on port 12300), then ask it with `basics_05 127.0.0.1 --port 12300`
 //! ```
 
 use std::error::Error;

@@ -1,38 +1,22 @@
 //! # socket_01: create a TCP socket
 //!
-//! A socket is the operating system's handle for one end of a conversation over the network.
-//! It is made with three choices: a *domain* (the address family: IPv4), a *type* (a
-//! reliable byte stream) and a *protocol* (TCP). This lesson makes one, then asks the kernel
-//! what it made.
+//! Creates an IPv4 TCP socket with `socket2`, whose `Socket::new` is the `socket(2)` call with
+//! its three choices spelled out, then asks the kernel what it made.
 //!
-//! Mirrors `socket-01.py` of the Python course, which calls
-//! `socket.socket(socket.AF_INET, socket.SOCK_STREAM)` and prints "Socket created", or the
-//! error code and message. Rust's standard library has no "socket, not connected yet":
-//! `TcpStream::connect` and `TcpListener::bind` create the socket inside and hand it back
-//! already connected or bound (lesson socket_03 relies on that):
-//!
-//! ```text
-//! // The std way: socket(2) and connect(2) in one call; domain, type and protocol are implied
-//! // by the address (IPv4 or IPv6) and by the type (TcpStream: a TCP byte stream).
-//! let stream = std::net::TcpStream::connect(("127.0.0.1", 8000))?;
-//! ```
-//!
-//! To hold a socket on its own we use the `socket2` crate, whose `Socket::new` is the
-//! `socket(2)` system call with its three arguments spelled out. On failure the OS error prints with its code, as in Python,
-//! and the program exits with code 1 instead of carrying on.
+//! Explained, with the Python original, in `docs/03-http-client.md`.
 //!
 //! ## How to run
 //!
-//! In one terminal, run the lesson (it needs no network and no server):
+//! In one terminal, ask the system, for comparison (macOS and Windows: see the notes):
+//!
+//! ```text
+//! ss -tan
+//! ```
+//!
+//! In another terminal, run the lesson:
 //!
 //! ```text
 //! cargo run --example socket_01
-//! ```
-//!
-//! In another terminal, list the TCP sockets of the system for comparison:
-//!
-//! ```text
-//! ss -tan            # Linux; macOS and Windows: netstat -an
 //! ```
 //!
 //! ## What you should see
@@ -44,10 +28,6 @@
 //!   protocol: IPPROTO_TCP
 //!   file descriptor: 3
 //! ```
-//!
-//! macOS does not report the protocol, and Windows shows a socket handle instead of a file
-//! descriptor. The socket is neither bound nor connected, so `ss` never lists it; the program
-//! closes it when `socket` goes out of scope at the end of `run`.
 
 use std::error::Error;
 use std::process::ExitCode;

@@ -1,31 +1,23 @@
 //! # socket_02: resolve the server's name
 //!
-//! A socket connects to an address, not to a name. Before a client can talk to
-//! `www.google.com` it asks the resolver which IP addresses that name has. This lesson keeps
-//! the socket of socket_01 and adds that step.
+//! Keeps socket_01's socket and asks the resolver for every address of the server's name,
+//! marking the ones an IPv4 socket can never reach.
 //!
-//! Mirrors `socket-02.py` of the Python course, which creates the socket, then calls
-//! `socket.gethostbyname("www.google.com")` and prints "could not be resolved" on failure.
-//! `gethostbyname` knows only IPv4 and returns one address. Here the standard library's
-//! `to_socket_addrs` asks the system resolver (`getaddrinfo`) for every address, IPv6 and
-//! IPv4, in the order a client should try them. Our socket is IPv4, so it can only ever reach
-//! the IPv4 ones: the program marks the others, and socket_03 fixes that by letting each
-//! connection attempt create a socket of the right family.
+//! Explained, with the Python original, in `docs/03-http-client.md`.
 //!
 //! ## How to run
 //!
-//! In one terminal, ask the system resolver for comparison:
+//! In one terminal, ask the system, for comparison (macOS and Windows: see the notes):
 //!
 //! ```text
-//! getent ahosts www.google.com    # Linux; macOS: dscacheutil -q host -a name www.google.com
-//!                                 # Windows PowerShell: Resolve-DnsName www.google.com
+//! getent ahosts localhost
 //! ```
 //!
-//! In another terminal, run the lesson (the first needs internet, the second never does):
+//! In another terminal, run the lesson:
 //!
 //! ```text
-//! cargo run --example socket_02
 //! cargo run --example socket_02 -- localhost
+//! cargo run --example socket_02                       # www.google.com: needs internet
 //! ```
 //!
 //! ## What you should see
@@ -39,14 +31,6 @@
 //! IP addresses of localhost:
 //!   ::1 (not reachable with this IPv4 socket)
 //!   127.0.0.1
-//! ```
-//!
-//! Offline, `www.google.com` does not resolve; the program says so in one sentence and
-//! exits with code 1:
-//!
-//! ```text
-//! error: could not resolve www.google.com: failed to lookup address information: Name or service not known
-//! hint: offline? only names in /etc/hosts resolve: run with `-- localhost`
 //! ```
 
 use std::error::Error;

@@ -1,28 +1,23 @@
 //! # socket_03: connect, with a timeout, trying each address
 //!
-//! Connecting is TCP's three-way handshake: after it, both ends have a connected socket with
-//! a local and a peer address. A name often has several addresses (IPv6 and IPv4), and only
-//! some may answer, so a client tries them in turn. A machine that is off or filtered never
-//! answers at all, so every attempt has a timeout.
+//! Connects with TCP's three-way handshake, trying each address of the name in turn, each
+//! with what is left of `--timeout`.
 //!
-//! `TcpStream::connect_timeout` creates a socket of the right family for each address (what
-//! socket_01 did by hand), connects it, and tries the next address after a failure; the whole
-//! run takes at most `--timeout` seconds. The Python original and how this differs:
-//! `docs/03-http-client.md`.
+//! Explained, with the Python original, in `docs/03-http-client.md`.
 //!
 //! ## How to run
 //!
-//! In one terminal, start a local web server (offline this is the only server there is):
+//! In one terminal, start a local web server:
 //!
 //! ```text
 //! python3 -m http.server -b 127.0.0.1 8000
 //! ```
 //!
-//! In another terminal, connect to it, or to www.google.com when online:
+//! In another terminal, run the lesson:
 //!
 //! ```text
 //! cargo run --example socket_03 -- 127.0.0.1 8000
-//! cargo run --example socket_03
+//! cargo run --example socket_03                       # www.google.com: needs internet
 //! ```
 //!
 //! ## What you should see
@@ -33,14 +28,6 @@
 //! Connected to 127.0.0.1 port 8000
 //!   local address: 127.0.0.1:51432
 //!   peer address:  127.0.0.1:8000
-//! ```
-//!
-//! The local port is chosen by the kernel and changes every run. With no server running:
-//!
-//! ```text
-//!   127.0.0.1:8000: Connection refused (os error 111)
-//! error: could not connect to 127.0.0.1 port 8000: Connection refused (os error 111)
-//! hint: offline? start `python3 -m http.server -b 127.0.0.1 8000` in another terminal and run with `-- 127.0.0.1 8000`
 //! ```
 
 use std::error::Error;
@@ -89,7 +76,7 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
         println!("  {}", address.ip());
     }
 
-    // --timeout bounds the whole run: each address gets what is left of it.
+    // --timeout bounds the whole run: every wait below gets what is left of it.
     let deadline = Deadline::after(Duration::from_secs(args.timeout));
     let stream = connect_any(&addresses, &deadline)
         .step(format!("connect to {} port {}", args.host, args.port))

@@ -1,25 +1,23 @@
 //! # socket_04: send an HTTP request
 //!
-//! Once connected, a client talks the server's protocol. For a web server that is HTTP: a
-//! request line, header lines, and an empty line, each ended by CR LF (`\r\n`). This lesson
-//! builds a `GET` request and sends it with `write_all`.
+//! Builds an HTTP/1.1 `GET` request, lines ended by CR LF, and sends it with `write_all`,
+//! which loops until every byte is out.
 //!
-//! `Host` is required in HTTP/1.1 (the Python original leaves it out: `docs/03-http-client.md`).
-//! `write_all` loops until every byte is out; the whole run takes at most `--timeout` seconds.
+//! Explained, with the Python original, in `docs/03-http-client.md`.
 //!
 //! ## How to run
 //!
-//! In one terminal, start a local web server; it logs each request it receives:
+//! In one terminal, start a local web server:
 //!
 //! ```text
 //! python3 -m http.server -b 127.0.0.1 8000
 //! ```
 //!
-//! In another terminal, send a request to it, or to www.google.com when online:
+//! In another terminal, run the lesson:
 //!
 //! ```text
 //! cargo run --example socket_04 -- 127.0.0.1 8000 /
-//! cargo run --example socket_04
+//! cargo run --example socket_04                       # www.google.com: needs internet
 //! ```
 //!
 //! ## What you should see
@@ -36,10 +34,6 @@
 //!   Connection: close\r\n
 //!   \r\n
 //! ```
-//!
-//! The server's terminal logs `"GET / HTTP/1.1" 200 -`, and Python's server may add a
-//! `BrokenPipeError` or `ConnectionResetError`: this lesson closes without reading the
-//! answer, which is the next lesson, socket_05.
 
 use std::error::Error;
 use std::io::{self, Write};

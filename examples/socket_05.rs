@@ -1,15 +1,9 @@
 //! # socket_05: receive the whole response
 //!
-//! TCP delivers a stream of bytes, not messages: one `read` returns whatever has arrived so
-//! far, which may be half a response, or a response and a half. A client reads in a loop
-//! until the response itself says it is complete. This lesson adds that receive loop, then
-//! prints the status line, the headers and the size of the body.
+//! Reads the response in a loop until its framing says it is complete: TCP delivers bytes,
+//! not messages, so one `read` may return any part of it.
 //!
-//! The loop reads 4096 bytes at a time and hands every piece to
-//! `netutil::http::ResponseParser`, which knows where an HTTP body ends (RFC 9112 §6.3), so
-//! the lesson stays about the loop. The whole run takes at most `--timeout` seconds, however
-//! slowly the server answers. The Python original and how this differs:
-//! `docs/03-http-client.md`.
+//! Explained, with the Python original, in `docs/03-http-client.md`.
 //!
 //! ## How to run
 //!
@@ -19,13 +13,11 @@
 //! python3 -m http.server -b 127.0.0.1 8000
 //! ```
 //!
-//! In another terminal, fetch its directory listing, or www.google.com when online; `--body`
-//! prints the body too:
+//! In another terminal, run the lesson:
 //!
 //! ```text
 //! cargo run --example socket_05 -- 127.0.0.1 8000 /
-//! cargo run --example socket_05 -- 127.0.0.1 8000 / --body
-//! cargo run --example socket_05
+//! cargo run --example socket_05                       # www.google.com: needs internet
 //! ```
 //!
 //! ## What you should see
@@ -50,9 +42,6 @@
 //!
 //! Body: 743 bytes (Content-Length: 743)
 //! ```
-//!
-//! The sizes depend on the directory the server shows (here the kit's checkout); the number of
-//! reads depends on how the bytes happened to arrive.
 
 use std::error::Error;
 use std::io::{self, Read, Write};
