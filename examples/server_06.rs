@@ -2,7 +2,7 @@
 //!
 //! One thread serves every client: the sockets are non-blocking, and a readiness loop (`mio`:
 //! epoll, kqueue or IOCP) asks which of them are ready and does only the work that will not
-//! wait. `run` shows the loop's steps, `Server` and `Client` the rest; the limits are server_05's:
+//! wait. `run` shows the loop; `Server` and `Client` hold the rest. The limits are server_05's:
 //!
 //! | flag | default | at the limit, the client gets (and is closed) |
 //! |---|---|---|

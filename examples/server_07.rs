@@ -424,10 +424,9 @@ async fn stop_gracefully(
         while clients.join_next().await.is_some() {}
     })
     .await;
-    let cut_off = live(seats, limits);
-    // Dropping the JoinSet cancels the tasks still running: their sockets close.
-    drop(clients);
+    // Returning drops the JoinSet, which cancels the tasks still running: their sockets close.
     log!(
-        "server stopped: {served} clients served, {turned_away} turned away, {cut_off} cut off after the grace period"
+        "server stopped: {served} clients served, {turned_away} turned away, {} cut off after the grace period",
+        live(seats, limits)
     );
 }
