@@ -26,9 +26,9 @@
 //! SO_REUSEADDR set
 //! Socket bind complete: bound to 127.0.0.1:8888
 //! listening on 127.0.0.1:8888 (at most 256 clients, idle timeout 60s, line timeout 30s, lines up to 4096 bytes)
-//! 127.0.0.1:54978 connected (1 live)
-//! 127.0.0.1:54982 connected (2 live)
-//! 127.0.0.1:54982 left after 2 lines
+//! 127.0.0.1:52814 connected (1 live)
+//! 127.0.0.1:52820 connected (2 live)
+//! 127.0.0.1:52814 left after 2 lines
 //! ^Cstopping: no new clients; waiting up to 5s for 1 live client(s)
 //! server stopped: 2 clients served, 0 turned away, 1 cut off after the grace period
 //! ```
