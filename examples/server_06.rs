@@ -1,77 +1,45 @@
 //! # server_06: one thread, many clients (going further)
 //!
-//! `server_05` gives each client a thread, and a thread spends almost all its life asleep in
-//! `read`, waiting for its one client. Here one thread serves every client: the sockets are
-//! non-blocking, and the thread asks the operating system "which of my sockets are ready?"
-//! (epoll on Linux, kqueue on macOS, IOCP on Windows, through the `mio` crate), then does
-//! only the work that will not wait. That is a readiness loop, the engine inside nginx,
-//! Redis, Node.js and tokio. Written out here:
+//! One thread serves every client: the sockets are non-blocking, and a readiness loop (`mio`:
+//! epoll, kqueue or IOCP) asks which of them are ready and does only the work that will not
+//! wait. `run` shows the loop; `Server` and `Client` hold the rest. The limits are server_05's:
 //!
-//! 1. register the listener and every client with a `Poll`, under a `Token` (a number);
-//! 2. wait for events, with a timeout: the nearest deadline of any client;
-//! 3. on "readable", read until the kernel says `WouldBlock` (nothing more for now), keep the
-//!    start of an unfinished line in the client's own buffer, queue one reply per line;
-//! 4. write the replies; whatever the kernel does not take now waits in the client's
-//!    outbox, and only then do we ask for "writable" events, until the outbox is empty;
-//! 5. close cleanly: a goodbye line, a half-close, then the socket.
-//!
-//! The protocol, the flags and the log lines are those of `server_05`; the limits too:
-//!
-//! | flag | default | what happens at the limit |
+//! | flag | default | at the limit, the client gets (and is closed) |
 //! |---|---|---|
-//! | `--max-clients` | 256 | client 257 gets `Server busy: too many clients, try again later` and is closed |
-//! | `--idle-timeout` | 60 s | a client silent for that long gets a goodbye line and is closed |
-//! | `--line-timeout` | 30 s | a line must arrive whole (up to its `\n`) within this time of its first byte |
-//! | `--max-line` | 4096 bytes | a longer line gets an error line and the client is closed |
-//! | `--grace` | 5 s | after Ctrl-C (or SIGTERM), how long live clients may stay before the server exits |
+//! | `--max-clients` | 256 | `Server busy: too many clients, try again later` |
+//! | `--idle-timeout` | 60 s | `Idle for 60s: disconnecting. Bye` (silent before a line) |
+//! | `--line-timeout` | 30 s | `Too slow: a line must arrive whole within 30s. Bye` |
+//! | `--max-line` | 4096 bytes | `Line too long: the limit is 4096 bytes. Bye` |
+//! | `--grace` | 5 s | after Ctrl-C or SIGTERM, live clients may stay this long |
 //!
 //! ## How to run
 //!
-//! `mio` is an optional dependency, so the other lessons build without it; name the feature:
-//!
 //! ```text
-//! cargo run --features many-clients --example server_06
-//! ```
-//!
-//! In other terminals, as for `server_05`:
-//!
-//! ```text
-//! nc 127.0.0.1 8888
-//! printf 'hello\nworld\n' | socat -t 2 - TCP:127.0.0.1:8888
+//! cargo run --features many-clients --example server_06     # in one terminal
+//! cargo run --example line_client   # in another (or: nc 127.0.0.1 8888, telnet 127.0.0.1 8888)
 //! ```
 //!
 //! ## What you should see
 //!
-//! The client, exactly as with `server_05`:
-//!
 //! ```text
-//! Welcome to the server. Type something and hit enter
-//! hello
-//! OK...hello
-//! ```
-//!
-//! The server:
-//!
-//! ```text
+//! Socket created
+//! SO_REUSEADDR set
+//! Socket bind complete: bound to 127.0.0.1:8888
 //! listening on 127.0.0.1:8888 (at most 256 clients, idle timeout 60s, line timeout 30s, lines up to 4096 bytes)
-//! 127.0.0.1:42210 connected (1 live)
-//! 127.0.0.1:42226 connected (2 live)
-//! 127.0.0.1:42226 left after 2 lines
+//! 127.0.0.1:52814 connected (1 live)
+//! 127.0.0.1:52820 connected (2 live)
+//! 127.0.0.1:52814 left after 2 lines
 //! ^Cstopping: no new clients; waiting up to 5s for 1 live client(s)
 //! server stopped: 2 clients served, 0 turned away, 1 cut off after the grace period
 //! ```
-//!
-//! (The first client, `nc`, stayed connected through the grace period.) `ps -o nlwp= -p
-//! $(pgrep server_06)` counts its threads: 3 whatever the number of clients (this loop, the
-//! Ctrl-C handler's, the log writer's); `server_05` adds one per client.
 
 use std::collections::{BTreeSet, HashMap};
 use std::error::Error;
+use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Shutdown, SocketAddr};
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
@@ -79,9 +47,13 @@ use mio::event::Event;
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
 use netutil::cli::StepExt;
-use netutil::server::{self, AcceptBackoff, BindOptions, hang_up};
+use netutil::server::{AcceptBackoff, hang_up};
 use netutil::{elog, log};
+use socket2::{Domain, Protocol, Socket, Type};
 
+/// How many finished handshakes the kernel may queue before we accept them. Clients come in
+/// bursts, and the loop accepts every queued one each time it wakes: 128, as in server_05.
+const BACKLOG: i32 = 128;
 const WELCOME: &[u8] = b"Welcome to the server. Type something and hit enter\n";
 const BUSY: &[u8] = b"Server busy: too many clients, try again later\n";
 /// How long a closing connection waits for the client to read our last line (see `hang_up`).
@@ -109,29 +81,19 @@ struct Args {
     /// At most this many clients at once; the next one is told the server is busy.
     #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
     max_clients: u32,
-    /// Seconds a client may stay silent (before the first byte of a line) before it is
-    /// disconnected.
+    /// Seconds a client may stay silent before a line starts; then it is disconnected.
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     idle_timeout: u64,
-    /// Seconds a line may take from its first byte to its "\n" before the client is
-    /// disconnected: a client that sends one byte a minute cannot keep its place forever.
+    /// Seconds from a line's first byte to its "\n"; a slower client is disconnected.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     line_timeout: u64,
     /// The longest line accepted, in bytes, not counting its "\n"; a longer line gets an
     /// error reply and the client is disconnected.
     #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..))]
     max_line: u32,
-    /// After Ctrl-C, seconds live clients may stay before the server exits anyway.
+    /// After Ctrl-C or SIGTERM, seconds live clients may stay before the server exits anyway.
     #[arg(long, default_value_t = 5)]
     grace: u64,
-}
-
-/// The limits every client is held to.
-#[derive(Clone, Copy)]
-struct Limits {
-    idle_timeout: Duration,
-    line_timeout: Duration,
-    max_line: usize,
 }
 
 fn main() -> ExitCode {
@@ -141,108 +103,57 @@ fn main() -> ExitCode {
 
 fn run(args: &Args) -> Result<(), Box<dyn Error>> {
     let addr = SocketAddr::new(args.host, args.port);
-    let listener = server::bind(addr, &BindOptions::default())?;
-    let bound = listener.local_addr().step("read the bound address")?;
+    // The address family (IPv4 or IPv6) must match the address we will bind.
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
+        .step("create a TCP socket")?;
+    log!("Socket created");
+
+    // Restarting the server must not fail while old connections sit in TIME_WAIT: see server_01.
+    // Not on Windows: there SO_REUSEADDR would let another program take over the port.
+    #[cfg(not(windows))]
+    {
+        socket.set_reuse_address(true).step("set SO_REUSEADDR")?;
+        log!("SO_REUSEADDR set");
+    }
+
+    socket.bind(&addr.into()).step(format!("bind {addr}"))?;
+    // With --port 0 the kernel chose the port: ask the socket which one it got.
+    let bound = socket
+        .local_addr()
+        .step("read the bound address")?
+        .as_socket()
+        .unwrap_or(addr);
+    log!("Socket bind complete: bound to {bound}");
+
+    // From here on clients can connect: the kernel answers their handshakes and queues them.
+    socket.listen(BACKLOG).step(format!("listen on {bound}"))?;
+    let limits = Limits::from(args);
+    log!("listening on {bound} ({limits})");
+
     // Non-blocking: `accept` returns WouldBlock instead of waiting when nobody is queued.
-    listener
+    socket
         .set_nonblocking(true)
         .step("make the listener non-blocking")?;
-    let mut listener = TcpListener::from_std(listener);
-
+    let mut listener = TcpListener::from_std(socket.into());
     // 1. Register: from now on `poll` reports the listener under LISTENER.
     let poll = Poll::new().step("create the readiness poll")?;
     poll.registry()
         .register(&mut listener, LISTENER, Interest::READABLE)
         .step("register the listener")?;
-
-    // Ctrl-C arrives on another thread, while this one may sleep in `poll`. A Waker is a way
-    // in: `wake()` makes `poll` return an event for WAKER. A second Ctrl-C quits at once.
-    let waker = Arc::new(Waker::new(poll.registry(), WAKER).step("create the waker")?);
-    let presses = Arc::new(AtomicUsize::new(0));
-    let on_ctrl_c = (waker.clone(), presses.clone());
-    ctrlc::set_handler(move || {
-        if on_ctrl_c.1.fetch_add(1, Ordering::SeqCst) > 0 {
-            std::process::exit(130);
-        }
-        let _ = on_ctrl_c.0.wake();
-    })
-    .step("install the Ctrl-C handler")?;
-
-    let limits = Limits {
-        idle_timeout: Duration::from_secs(args.idle_timeout),
-        line_timeout: Duration::from_secs(args.line_timeout),
-        max_line: args.max_line as usize,
-    };
-    let max_clients = args.max_clients as usize;
-    log!(
-        "listening on {bound} (at most {max_clients} clients, idle timeout {:?}, line timeout {:?}, lines up to {} bytes)",
-        limits.idle_timeout,
-        limits.line_timeout,
-        limits.max_line
-    );
-
-    let mut server = Server {
-        poll,
-        listener: Some(listener),
-        clients: HashMap::new(),
-        deadlines: BTreeSet::new(),
-        next_token: 2,
-        limits,
-        max_clients,
-        served: 0,
-        turned_away: 0,
-        backoff: AcceptBackoff::new(),
-        accept_again_at: None,
-    };
+    stop_on_ctrl_c(&poll)?;
+    // Every client, its buffers and its deadline, all owned by this one thread.
+    let mut server = Server::new(poll, listener, limits);
     let mut events = Events::with_capacity(1024);
     let mut buffer = vec![0u8; READ_SIZE];
-    let mut grace_ends: Option<Instant> = None;
     loop {
-        // 2. Wait for events, at most until the nearest deadline.
-        let timeout = [server.next_deadline(), grace_ends]
-            .into_iter()
-            .flatten()
-            .min()
-            .map(|at| at.saturating_duration_since(Instant::now()));
-        match server.poll.poll(&mut events, timeout) {
-            Ok(()) => {}
-            // A signal handler ran while we waited: not an error, wait again.
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-            Err(error) => Err::<(), _>(error).step("wait for events")?,
-        }
-        // One clock reading per wake-up serves every event in it.
-        let now = Instant::now();
-        for event in &events {
-            match event.token() {
-                LISTENER => server.accept_clients(now),
-                WAKER if grace_ends.is_none() => {
-                    // Stop accepting first: dropping the listener closes it, so new clients
-                    // see "connection refused" at once. Live clients get the grace period.
-                    server.listener = None;
-                    let grace = Duration::from_secs(args.grace);
-                    log!(
-                        "stopping: no new clients; waiting up to {grace:?} for {} live client(s)",
-                        server.clients.len()
-                    );
-                    grace_ends = Some(now + grace);
-                }
-                WAKER => {}
-                token => server.serve(token, event, &mut buffer, now),
-            }
-        }
-        server.expire_deadlines(now);
-        if grace_ends.is_some_and(|ends| server.clients.is_empty() || now >= ends) {
+        // Steps 2 to 5, once: whatever woke the loop up is served, then it waits again.
+        let stop_requested = server.turn(&mut events, &mut buffer, None)?;
+        if stop_requested {
             break;
         }
     }
-    // Returning from main closes the connections still open: the kernel sends them a FIN.
-    log!(
-        "server stopped: {} clients served, {} turned away, {} cut off after the grace period",
-        server.served,
-        server.turned_away,
-        server.clients.len()
-    );
-    Ok(())
+    let grace = Duration::from_secs(args.grace);
+    stop_gracefully(server, &mut events, &mut buffer, grace)
 }
 
 /// Everything the loop knows. One thread owns it all, so nothing here needs a lock or an
@@ -261,7 +172,6 @@ struct Server {
     deadlines: BTreeSet<(Instant, Token)>,
     next_token: usize,
     limits: Limits,
-    max_clients: usize,
     served: u64,
     turned_away: u64,
     backoff: AcceptBackoff,
@@ -270,6 +180,55 @@ struct Server {
 }
 
 impl Server {
+    fn new(poll: Poll, listener: TcpListener, limits: Limits) -> Server {
+        Server {
+            poll,
+            listener: Some(listener),
+            clients: HashMap::new(),
+            deadlines: BTreeSet::new(),
+            next_token: 2,
+            limits,
+            served: 0,
+            turned_away: 0,
+            backoff: AcceptBackoff::new(),
+            accept_again_at: None,
+        }
+    }
+
+    /// Steps 2 to 5, once: wait for events, at most until the nearest deadline (or `until`),
+    /// serve them, then deal with the deadlines that passed. True if Ctrl-C woke the loop.
+    fn turn(
+        &mut self,
+        events: &mut Events,
+        buffer: &mut [u8],
+        until: Option<Instant>,
+    ) -> Result<bool, Box<dyn Error>> {
+        // 2. Wait for events, at most until the nearest deadline.
+        let timeout = [self.next_deadline(), until]
+            .into_iter()
+            .flatten()
+            .min()
+            .map(|at| at.saturating_duration_since(Instant::now()));
+        match self.poll.poll(events, timeout) {
+            Ok(()) => {}
+            // A signal handler ran while we waited: not an error, wait again.
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => return Ok(false),
+            Err(error) => Err::<(), _>(error).step("wait for events")?,
+        }
+        // One clock reading per wake-up serves every event in it.
+        let now = Instant::now();
+        let mut stop_requested = false;
+        for event in events.iter() {
+            match event.token() {
+                LISTENER => self.accept_clients(now),
+                WAKER => stop_requested = true,
+                token => self.serve(token, event, buffer, now),
+            }
+        }
+        self.expire_deadlines(now);
+        Ok(stop_requested)
+    }
+
     /// The moment the loop must wake up even if no socket is ready.
     fn next_deadline(&self) -> Option<Instant> {
         let nearest_client = self.deadlines.first().map(|&(at, _)| at);
@@ -308,13 +267,13 @@ impl Server {
                 }
             };
             // The cap: a full house means one short line and a close, right here.
-            if self.clients.len() >= self.max_clients {
+            if self.clients.len() >= self.limits.max_clients {
                 self.turned_away += 1;
                 log!(
                     "{peer} turned away: {} clients already connected",
-                    self.max_clients
+                    self.limits.max_clients
                 );
-                hang_up(&std::net::TcpStream::from(stream), BUSY, Duration::ZERO);
+                say_busy(stream);
                 continue;
             }
             let token = Token(self.next_token);
@@ -428,28 +387,8 @@ impl Server {
                     self.close(token);
                     continue;
                 }
-                _ if client.line_started.is_some() => {
-                    log!(
-                        "{} too slow: no whole line within {:?}: disconnected",
-                        client.peer,
-                        limits.line_timeout
-                    );
-                    let goodbye = format!(
-                        "Too slow: a line must arrive whole within {:?}. Bye\n",
-                        limits.line_timeout
-                    );
-                    client.hang_up(goodbye.as_bytes(), now);
-                }
-                _ => {
-                    log!(
-                        "{} idle for {:?}: disconnected",
-                        client.peer,
-                        limits.idle_timeout
-                    );
-                    let goodbye =
-                        format!("Idle for {:?}: disconnecting. Bye\n", limits.idle_timeout);
-                    client.hang_up(goodbye.as_bytes(), now);
-                }
+                _ if client.line_started.is_some() => client.over(Limit::TooSlow, limits, now),
+                _ => client.over(Limit::Idle, limits, now),
             }
             let said = client.write_unsent(now);
             self.settle(token, said.err());
@@ -597,7 +536,7 @@ impl Client {
             let (piece, rest) = bytes.split_at(end + 1);
             bytes = rest;
             if self.inbox.len() + end > limits.max_line {
-                return self.line_too_long(limits, now);
+                return self.over(Limit::TooLong, limits, now);
             }
             // One reply, in one buffer: "OK...", the start of the line, and its end.
             self.queue(b"OK...", now);
@@ -614,20 +553,14 @@ impl Client {
             self.line_started = None;
         } else if self.inbox.len() > limits.max_line {
             // The inbox holds at most max_line bytes plus one read, however long the line.
-            self.line_too_long(limits, now);
+            self.over(Limit::TooLong, limits, now);
         }
     }
 
-    fn line_too_long(&mut self, limits: Limits, now: Instant) {
-        log!(
-            "{} sent a line over {} bytes: disconnected",
-            self.peer,
-            limits.max_line
-        );
-        let goodbye = format!(
-            "Line too long: the limit is {} bytes. Bye\n",
-            limits.max_line
-        );
+    /// The client went over a limit: say why in one line, and close so that the line arrives.
+    fn over(&mut self, limit: Limit, limits: Limits, now: Instant) {
+        let (goodbye, ending) = limit.words(limits);
+        log!("{} {ending}", self.peer);
         self.hang_up(goodbye.as_bytes(), now);
     }
 
@@ -701,4 +634,120 @@ impl Client {
             (_, None) => self.last_heard + limits.idle_timeout,
         }
     }
+}
+
+/// The limits a client can go over while we wait for a line.
+enum Limit {
+    /// Nothing arrived for the idle timeout.
+    Idle,
+    /// A line started but did not end within the line timeout.
+    TooSlow,
+    /// A line longer than the limit.
+    TooLong,
+}
+
+impl Limit {
+    /// What the client is told, and what the log says.
+    fn words(self, limits: Limits) -> (String, String) {
+        let Limits {
+            idle_timeout: idle,
+            line_timeout: line,
+            max_line: max,
+            ..
+        } = limits;
+        match self {
+            Limit::Idle => (
+                format!("Idle for {idle:?}: disconnecting. Bye\n"),
+                format!("idle for {idle:?}: disconnected"),
+            ),
+            Limit::TooSlow => (
+                format!("Too slow: a line must arrive whole within {line:?}. Bye\n"),
+                format!("too slow: no whole line within {line:?}: disconnected"),
+            ),
+            Limit::TooLong => (
+                format!("Line too long: the limit is {max} bytes. Bye\n"),
+                format!("sent a line over {max} bytes: disconnected"),
+            ),
+        }
+    }
+}
+
+/// The limits every client is held to; the loop hands a copy to each client's turn.
+#[derive(Clone, Copy)]
+struct Limits {
+    max_clients: usize,
+    idle_timeout: Duration,
+    line_timeout: Duration,
+    max_line: usize,
+}
+
+impl From<&Args> for Limits {
+    fn from(args: &Args) -> Limits {
+        Limits {
+            max_clients: args.max_clients as usize,
+            idle_timeout: Duration::from_secs(args.idle_timeout),
+            line_timeout: Duration::from_secs(args.line_timeout),
+            max_line: args.max_line as usize,
+        }
+    }
+}
+
+impl fmt::Display for Limits {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "at most {} clients, idle timeout {:?}, line timeout {:?}, lines up to {} bytes",
+            self.max_clients, self.idle_timeout, self.line_timeout, self.max_line
+        )
+    }
+}
+
+/// The busy line, sent from the accept loop itself. A few bytes into a new socket never
+/// wait, so the blocking helper is fine even in a loop that must never wait.
+fn say_busy(client: TcpStream) {
+    hang_up(&std::net::TcpStream::from(client), BUSY, Duration::ZERO);
+}
+
+/// Ctrl-C (SIGINT) or SIGTERM (`kill`, `docker stop`) would end the process mid-sentence for
+/// every client. Instead the first one wakes the loop up to stop; a second quits at once.
+fn stop_on_ctrl_c(poll: &Poll) -> Result<(), Box<dyn Error>> {
+    // The handler runs on another thread, while the loop may sleep in `poll`. A Waker is a
+    // way in: `wake()` makes `poll` return an event for WAKER.
+    let waker = Waker::new(poll.registry(), WAKER).step("prepare the shutdown")?;
+    let requested = AtomicBool::new(false);
+    ctrlc::set_handler(move || {
+        if requested.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        let _ = waker.wake();
+    })
+    .step("install the Ctrl-C handler")?;
+    Ok(())
+}
+
+/// The graceful stop: close the listener first (new clients are refused at once instead of
+/// waiting in the backlog), then give live clients up to `grace` to leave on their own.
+/// Those still there when the program returns are closed by the system (a FIN each).
+fn stop_gracefully(
+    mut server: Server,
+    events: &mut Events,
+    buffer: &mut [u8],
+    grace: Duration,
+) -> Result<(), Box<dyn Error>> {
+    server.listener = None;
+    log!(
+        "stopping: no new clients; waiting up to {grace:?} for {} live client(s)",
+        server.clients.len()
+    );
+    let deadline = Instant::now() + grace;
+    // The loop goes on for the live clients, and wakes up at the deadline if nothing else.
+    while !server.clients.is_empty() && Instant::now() < deadline {
+        server.turn(events, buffer, Some(deadline))?;
+    }
+    let (served, turned_away) = (server.served, server.turned_away);
+    log!(
+        "server stopped: {served} clients served, {turned_away} turned away, {} cut off after the grace period",
+        server.clients.len()
+    );
+    Ok(())
 }
