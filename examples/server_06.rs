@@ -54,10 +54,6 @@ use socket2::{Domain, Protocol, Socket, Type};
 /// How many finished handshakes the kernel may queue before we accept them. Clients come in
 /// bursts, and the loop accepts every queued one each time it wakes: 128, as in server_05.
 const BACKLOG: i32 = 128;
-const WELCOME: &[u8] = b"Welcome to the server. Type something and hit enter\n";
-const BUSY: &[u8] = b"Server busy: too many clients, try again later\n";
-/// How long a closing connection waits for the client to read our last line (see `hang_up`).
-const LINGER: Duration = Duration::from_secs(1);
 /// The listener's token; the Ctrl-C waker's; clients get 2, 3, 4... and a number is never reused.
 const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
@@ -78,22 +74,9 @@ struct Args {
     /// The port to bind (0: the system picks a free one).
     #[arg(long, default_value_t = 8888)]
     port: u16,
-    /// At most this many clients at once; the next one is told the server is busy.
-    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
-    max_clients: u32,
-    /// Seconds a client may stay silent before a line starts; then it is disconnected.
-    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
-    idle_timeout: u64,
-    /// Seconds from a line's first byte to its "\n"; a slower client is disconnected.
-    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
-    line_timeout: u64,
-    /// The longest line accepted, in bytes, not counting its "\n"; a longer line gets an
-    /// error reply and the client is disconnected.
-    #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..))]
-    max_line: u32,
-    /// After Ctrl-C or SIGTERM, seconds live clients may stay before the server exits anyway.
-    #[arg(long, default_value_t = 5)]
-    grace: u64,
+    /// The limits every client is held to.
+    #[command(flatten)]
+    limits: LimitArgs,
 }
 
 fn main() -> ExitCode {
@@ -127,7 +110,7 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
 
     // From here on clients can connect: the kernel answers their handshakes and queues them.
     socket.listen(BACKLOG).step(format!("listen on {bound}"))?;
-    let limits = Limits::from(args);
+    let limits = Limits::from(&args.limits);
     log!("listening on {bound} ({limits})");
 
     // Non-blocking: `accept` returns WouldBlock instead of waiting when nobody is queued.
@@ -152,7 +135,7 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
             break;
         }
     }
-    let grace = Duration::from_secs(args.grace);
+    let grace = Duration::from_secs(args.limits.grace);
     stop_gracefully(server, &mut events, &mut buffer, grace)
 }
 
@@ -672,6 +655,11 @@ impl Limit {
     }
 }
 
+const WELCOME: &[u8] = b"Welcome to the server. Type something and hit enter\n";
+const BUSY: &[u8] = b"Server busy: too many clients, try again later\n";
+/// How long a closing connection waits for the client to read our last line (see `hang_up`).
+const LINGER: Duration = Duration::from_secs(1);
+
 /// The limits every client is held to; the loop hands a copy to each client's turn.
 #[derive(Clone, Copy)]
 struct Limits {
@@ -681,8 +669,8 @@ struct Limits {
     max_line: usize,
 }
 
-impl From<&Args> for Limits {
-    fn from(args: &Args) -> Limits {
+impl From<&LimitArgs> for Limits {
+    fn from(args: &LimitArgs) -> Limits {
         Limits {
             max_clients: args.max_clients as usize,
             idle_timeout: Duration::from_secs(args.idle_timeout),
@@ -690,6 +678,27 @@ impl From<&Args> for Limits {
             max_line: args.max_line as usize,
         }
     }
+}
+
+/// The flags that set the limits, with their defaults (`--help` lists them).
+#[derive(clap::Args)]
+struct LimitArgs {
+    /// At most this many clients at once; the next one is told the server is busy.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
+    max_clients: u32,
+    /// Seconds a client may stay silent before a line starts; then it is disconnected.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    idle_timeout: u64,
+    /// Seconds from a line's first byte to its "\n"; a slower client is disconnected.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    line_timeout: u64,
+    /// The longest line accepted, in bytes, not counting its "\n"; a longer line gets an
+    /// error reply and the client is disconnected.
+    #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..))]
+    max_line: u32,
+    /// After Ctrl-C or SIGTERM, seconds live clients may stay before the server exits anyway.
+    #[arg(long, default_value_t = 5)]
+    grace: u64,
 }
 
 impl fmt::Display for Limits {

@@ -56,10 +56,6 @@ use tokio::time::timeout;
 /// How many finished handshakes the kernel may queue before we accept them. Clients come in
 /// bursts, and the loop accepts every queued one each time it wakes: 128, as in server_05.
 const BACKLOG: i32 = 128;
-const WELCOME: &[u8] = b"Welcome to the server. Type something and hit enter\n";
-const BUSY: &[u8] = b"Server busy: too many clients, try again later\n";
-/// How long a closing connection waits for the client to read our last line (see `hang_up`).
-const LINGER: Duration = Duration::from_secs(1);
 
 /// Serve each client with a tokio task: greet it, then answer every line with "OK..." and
 /// the line, within the limits below.
@@ -72,22 +68,9 @@ struct Args {
     /// The port to bind (0: the system picks a free one).
     #[arg(long, default_value_t = 8888)]
     port: u16,
-    /// At most this many clients at once; the next one is told the server is busy.
-    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
-    max_clients: u32,
-    /// Seconds a client may stay silent before a line starts; then it is disconnected.
-    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
-    idle_timeout: u64,
-    /// Seconds from a line's first byte to its "\n"; a slower client is disconnected.
-    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
-    line_timeout: u64,
-    /// The longest line accepted, in bytes, not counting its "\n"; a longer line gets an
-    /// error reply and the client is disconnected.
-    #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..))]
-    max_line: u32,
-    /// After Ctrl-C or SIGTERM, seconds live clients may stay before the server exits anyway.
-    #[arg(long, default_value_t = 5)]
-    grace: u64,
+    /// The limits every client is held to.
+    #[command(flatten)]
+    limits: LimitArgs,
 }
 
 fn main() -> ExitCode {
@@ -121,7 +104,7 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
 
     // From here on clients can connect: the kernel answers their handshakes and queues them.
     socket.listen(BACKLOG).step(format!("listen on {bound}"))?;
-    let limits = Limits::from(args);
+    let limits = Limits::from(&args.limits);
     log!("listening on {bound} ({limits})");
 
     // Non-blocking: `accept` returns WouldBlock instead of waiting when nobody is queued.
@@ -192,7 +175,7 @@ async fn serve_clients(
             serve(client, peer, limits).await;
         });
     }
-    let grace = Duration::from_secs(args.grace);
+    let grace = Duration::from_secs(args.limits.grace);
     stop_gracefully(
         listener,
         clients,
@@ -342,6 +325,11 @@ impl Limit {
     }
 }
 
+const WELCOME: &[u8] = b"Welcome to the server. Type something and hit enter\n";
+const BUSY: &[u8] = b"Server busy: too many clients, try again later\n";
+/// How long a closing connection waits for the client to read our last line (see `hang_up`).
+const LINGER: Duration = Duration::from_secs(1);
+
 /// The limits every client is held to; each client's task gets a copy.
 #[derive(Clone, Copy)]
 struct Limits {
@@ -351,8 +339,8 @@ struct Limits {
     max_line: usize,
 }
 
-impl From<&Args> for Limits {
-    fn from(args: &Args) -> Limits {
+impl From<&LimitArgs> for Limits {
+    fn from(args: &LimitArgs) -> Limits {
         Limits {
             max_clients: args.max_clients as usize,
             idle_timeout: Duration::from_secs(args.idle_timeout),
@@ -360,6 +348,27 @@ impl From<&Args> for Limits {
             max_line: args.max_line as usize,
         }
     }
+}
+
+/// The flags that set the limits, with their defaults (`--help` lists them).
+#[derive(clap::Args)]
+struct LimitArgs {
+    /// At most this many clients at once; the next one is told the server is busy.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
+    max_clients: u32,
+    /// Seconds a client may stay silent before a line starts; then it is disconnected.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    idle_timeout: u64,
+    /// Seconds from a line's first byte to its "\n"; a slower client is disconnected.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    line_timeout: u64,
+    /// The longest line accepted, in bytes, not counting its "\n"; a longer line gets an
+    /// error reply and the client is disconnected.
+    #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..))]
+    max_line: u32,
+    /// After Ctrl-C or SIGTERM, seconds live clients may stay before the server exits anyway.
+    #[arg(long, default_value_t = 5)]
+    grace: u64,
 }
 
 impl fmt::Display for Limits {
