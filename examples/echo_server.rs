@@ -2,8 +2,8 @@
 //!
 //! The echo service (RFC 862, port 7) is the oldest test server there is: whatever a client
 //! sends comes back unchanged, byte for byte, until the client closes. Each client has its
-//! own thread, within the limits of `netutil::server::Server` (the packaged form of
-//! `server_05`). It binds 127.0.0.1 unless `--host 0.0.0.0` (then anyone on your network can
+//! own thread, within the limits of `netutil::server::ThreadPerClient` (the packaged form
+//! of `server_05`). It binds 127.0.0.1 unless `--host 0.0.0.0` (then anyone on your network can
 //! connect). How it compares with the Python original: `docs/04-tcp-server.md`.
 //!
 //! | flag | default | at the limit |
@@ -47,7 +47,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use netutil::cli::StepExt;
-use netutil::server::{self, BindOptions, Connection, Event, MinRate, Server};
+use netutil::server::{self, BindOptions, Connection, Event, MinRate, ThreadPerClient};
 use netutil::{elog, log};
 
 /// Echo every byte each client sends back to it, until the client closes.
@@ -89,9 +89,9 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
         bytes: args.min_rate,
         window: Duration::from_secs(args.rate_window),
     };
-    let server = Server::new(listener)
+    let server = ThreadPerClient::new(listener)
         .step("prepare the server")?
-        .max_connections(args.max_clients as usize)
+        .max_clients(args.max_clients as usize)
         .idle_timeout(Some(idle_timeout))
         .min_rate(Some(min_rate))
         // Busy clients, idle or slow clients dropped, accept failures: one line each. log!
@@ -102,13 +102,7 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
         });
 
     // The first Ctrl-C stops accepting and lets live clients finish; a second quits at once.
-    let shutdown = server.shutdown_handle();
-    ctrlc::set_handler(move || {
-        if !shutdown.request() {
-            std::process::exit(130);
-        }
-    })
-    .step("install the Ctrl-C handler")?;
+    server.stop_handle().on_ctrl_c().step("catch Ctrl-C")?;
 
     let bound = server.local_addr().step("read the bound address")?;
     let rate = match args.min_rate {
@@ -127,8 +121,8 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
     });
     log!(
         "server stopped: {} clients served, {} turned away, {} cut off",
-        summary.accepted,
-        summary.rejected,
+        summary.served,
+        summary.turned_away,
         summary.cut_off
     );
     Ok(())

@@ -30,13 +30,12 @@ use std::error::Error;
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 use std::process::ExitCode;
-use std::thread;
 use std::time::Duration;
 
 use clap::Parser;
 use netutil::cli::StepExt;
+use netutil::log;
 use netutil::server::{AcceptBackoff, explain_timeout};
-use netutil::{elog, log};
 use socket2::{Domain, Protocol, Socket, Type};
 
 /// How many finished handshakes the kernel may queue before we accept them. The Python
@@ -96,19 +95,9 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
     let timeout = Duration::from_secs(args.timeout);
     let mut backoff = AcceptBackoff::new();
     loop {
-        let (client, peer) = match listener.accept() {
-            Ok(accepted) => {
-                backoff.reset();
-                accepted
-            }
-            // Out of file descriptors (EMFILE) fails every accept until a client leaves:
-            // without a pause this loop would spin at full speed printing errors.
-            Err(error) => {
-                let pause = backoff.after_error(&error);
-                elog!("could not accept a client: {error}; retrying in {pause:?}");
-                thread::sleep(pause);
-                continue;
-            }
+        // A failed accept (out of file descriptors, say) is reported, and paused after.
+        let Some((client, peer)) = backoff.accept(&listener) else {
+            continue;
         };
         log!("Connected with {peer}");
         // One client's failure is that client's problem: print it and serve the next one.

@@ -65,6 +65,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use crate::lookup::{self, LookupError};
+use crate::server::is_timeout;
 
 pub use parser::{Cut, Framing, Limits, Response, ResponseParser};
 
@@ -690,13 +691,6 @@ fn receive<R: Read + ?Sized>(
         response.body = Vec::new();
     }
     Ok(response)
-}
-
-fn is_timeout(error: &io::Error) -> bool {
-    matches!(
-        error.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
 }
 
 /// A stream whose every read and write waits at most the I/O timeout, and never past the

@@ -52,6 +52,13 @@ pub const REUSE_ADDRESS_OPTION: &str = "SO_REUSEADDR";
 #[cfg(windows)]
 pub const REUSE_ADDRESS_OPTION: &str = "SO_EXCLUSIVEADDRUSE";
 
+/// Whether a read of a non-blocking socket that returned fewer bytes than it asked for took
+/// everything the kernel had, so that a readiness loop may go back to `poll` without a last
+/// read that says `WouldBlock`: true with epoll (Linux) and kqueue (macOS), which report the
+/// next bytes, and the end of the stream, as new events. False on Windows, where mio emulates
+/// readiness and renews it only after a `WouldBlock`. (tokio makes the same distinction.)
+pub const SHORT_READ_EMPTIES: bool = !cfg!(windows);
+
 /// Asks the kernel what `socket` is (getsockopt), instead of trusting the arguments it was
 /// made with.
 pub fn describe(socket: &Socket) -> io::Result<SocketInfo> {

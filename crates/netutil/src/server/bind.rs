@@ -58,11 +58,9 @@ impl fmt::Display for BindError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let addr = self.addr;
         match self.source.kind() {
-            io::ErrorKind::AddrInUse => write!(
-                f,
-                "could not listen on {addr}: another program is already listening on port {}",
-                addr.port()
-            ),
+            // The system's own words ("Address already in use", as the lessons that call bind
+            // themselves print it); the hint says what to do.
+            io::ErrorKind::AddrInUse => write!(f, "could not bind {addr}: {}", self.source),
             io::ErrorKind::AddrNotAvailable => write!(
                 f,
                 "could not bind {addr}: the address {} does not belong to this machine",
@@ -99,7 +97,7 @@ impl std::error::Error for BindError {
 /// // Someone else listening there already: one sentence, and the io::Error as its source.
 /// let taken = bind(addr, &BindOptions::default()).unwrap_err();
 /// assert_eq!(taken.io_error().kind(), std::io::ErrorKind::AddrInUse);
-/// assert!(taken.to_string().contains("already listening"));
+/// assert!(taken.to_string().starts_with(&format!("could not bind {addr}: ")));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn bind(addr: SocketAddr, options: &BindOptions) -> Result<TcpListener, BindError> {

@@ -1,0 +1,459 @@
+//! Cutting what a client sends into lines, within the [`Limits`]: the longest line, the idle
+//! timeout and the line timeout.
+//!
+//! TCP delivers a stream of bytes, not messages: one read can hold half a line, or ten lines.
+//! [`LineBuffer`] keeps the bytes read so far and hands back whole lines. It does no I/O of
+//! its own, so every server model fills it its own way:
+//! - a blocking thread (`server_05`) reads through a [`LineReader`], which waits for the
+//!   next line with the right read timeout;
+//! - a readiness loop (`server_06`) calls [`LineBuffer::read_from`] on a non-blocking socket
+//!   whenever it is readable;
+//! - an async task (`server_07`) reads into [`LineBuffer::spare`] and reports
+//!   [`LineBuffer::filled`].
+
+use std::io::{self, Read};
+use std::net::TcpStream;
+use std::ops::Range;
+use std::time::Instant;
+
+use super::{Limit, Limits, is_timeout};
+
+/// The first buffer a client gets; it doubles each time a read fills it, up to
+/// [`LARGEST_READ`] (or the longest line, if longer). A client that sends short lines keeps a
+/// small buffer, so 10,000 of them cost little; a bulk sender soon reads 64 KiB per call.
+const FIRST_SIZE: usize = 1024;
+/// The most one read asks the kernel for, unless a longer line must fit.
+const LARGEST_READ: usize = 64 * 1024;
+
+/// Bytes a client sent, cut into lines (each with its "\n"), and the clocks of the limits.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use netutil::server::{Limit, LineBuffer, Limits};
+///
+/// let limits = Limits {
+///     max_clients: 1,
+///     idle_timeout: Duration::from_secs(60),
+///     line_timeout: Duration::from_secs(30),
+///     max_line: 8,
+///     grace: Duration::from_secs(5),
+/// };
+/// let now = Instant::now();
+/// let mut lines = LineBuffer::new(limits, now);
+/// // Two lines and the start of a third arrive in one read.
+/// let read = b"one\ntwo\nthr";
+/// lines.spare()[..read.len()].copy_from_slice(read);
+/// lines.filled(read.len(), now);
+/// assert_eq!(lines.next_line(), Some(Ok(&b"one\n"[..])));
+/// assert_eq!(lines.next_line(), Some(Ok(&b"two\n"[..])));
+/// assert_eq!(lines.next_line(), None); // "thr" waits for its "\n"
+/// // The unfinished line now has its line timeout running.
+/// assert_eq!(lines.deadline(), (now + Duration::from_secs(30), Limit::TooSlow));
+/// // A line over the limit (8 bytes) is refused, however it arrives.
+/// lines.read_from(&b"ee, four and more"[..], now)?;
+/// assert_eq!(lines.next_line(), Some(Err(Limit::TooLong)));
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct LineBuffer {
+    limits: Limits,
+    /// The bytes read: `storage[start..end]` are not handed out yet, and
+    /// `storage[start..scanned]` are known to hold no "\n".
+    storage: Vec<u8>,
+    start: usize,
+    scanned: usize,
+    end: usize,
+    /// The last read filled all the room it had: the next one gets more.
+    last_read_full: bool,
+    /// When the client last sent a byte (or connected): the idle timeout runs from here.
+    last_heard: Instant,
+    /// When the unfinished line began: its line timeout runs from here.
+    line_started: Option<Instant>,
+    lines: u64,
+}
+
+/// What a [`LineBuffer::read_from`] got: `bytes` read (0: the client closed its side), out
+/// of `room` asked for. A read that got less than it asked for took everything the kernel had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Received {
+    /// Bytes read.
+    pub bytes: usize,
+    /// Bytes the read had room for.
+    pub room: usize,
+}
+
+impl LineBuffer {
+    /// An empty buffer for a client that connected at `now`. It allocates nothing until the
+    /// first read.
+    pub fn new(limits: Limits, now: Instant) -> LineBuffer {
+        LineBuffer {
+            limits,
+            storage: Vec::new(),
+            start: 0,
+            scanned: 0,
+            end: 0,
+            last_read_full: false,
+            last_heard: now,
+            line_started: None,
+            lines: 0,
+        }
+    }
+
+    /// Room to read into: pass it to a `read`, then say how much arrived with [`filled`].
+    ///
+    /// [`filled`]: LineBuffer::filled
+    pub fn spare(&mut self) -> &mut [u8] {
+        if self.start == self.end {
+            // Everything was handed out: start again at the front, nothing to move.
+            (self.start, self.scanned, self.end) = (0, 0, 0);
+        }
+        let largest = LARGEST_READ.max(self.limits.max_line + 1);
+        let full = self.end == self.storage.len();
+        if self.storage.len() < largest && (full && self.start == 0 || self.last_read_full) {
+            let size = (self.storage.len() * 2).clamp(FIRST_SIZE, largest);
+            self.storage.resize(size, 0);
+        } else if full {
+            // The unfinished line moves to the front. It is at most max_line bytes (a longer
+            // one is refused), and the storage holds more, so there is room after it.
+            self.storage.copy_within(self.start..self.end, 0);
+            (self.scanned, self.end) = (self.scanned - self.start, self.end - self.start);
+            self.start = 0;
+        }
+        self.last_read_full = false;
+        &mut self.storage[self.end..]
+    }
+
+    /// `bytes` were read into [`spare`](LineBuffer::spare) at `now`.
+    pub fn filled(&mut self, bytes: usize, now: Instant) {
+        let room = self.storage.len() - self.end;
+        let bytes = bytes.min(room);
+        if bytes == 0 {
+            return;
+        }
+        if self.start == self.end {
+            // The first byte of a line: its line timeout starts.
+            self.line_started = Some(now);
+        }
+        self.end += bytes;
+        self.last_read_full = bytes == room;
+        self.last_heard = now;
+    }
+
+    /// Reads once from `reader` into the buffer (at `now`): a blocking stream waits, a
+    /// non-blocking one returns `WouldBlock` when the kernel has nothing.
+    pub fn read_from(&mut self, mut reader: impl Read, now: Instant) -> io::Result<Received> {
+        let spare = self.spare();
+        let room = spare.len();
+        let bytes = reader.read(spare)?;
+        self.filled(bytes, now);
+        Ok(Received { bytes, room })
+    }
+
+    /// The next whole line, "\n" included, or `None` until more bytes arrive; or
+    /// [`Limit::TooLong`] when the line is longer than the limit allows.
+    pub fn next_line(&mut self) -> Option<Result<&[u8], Limit>> {
+        match self.find_line()? {
+            Ok(line) => Some(Ok(&self.storage[line])),
+            Err(limit) => Some(Err(limit)),
+        }
+    }
+
+    /// After the client closed its side: the last bytes it sent without a "\n", if any (a
+    /// last line is answered too).
+    pub fn last_line(&mut self) -> Option<&[u8]> {
+        let line = self.take_rest()?;
+        Some(&self.storage[line])
+    }
+
+    /// When the client will have gone over a limit if nothing arrives before: the idle
+    /// timeout between lines, the line timeout once a line has started.
+    pub fn deadline(&self) -> (Instant, Limit) {
+        match self.line_started {
+            Some(started) => (started + self.limits.line_timeout, Limit::TooSlow),
+            None => (self.last_heard + self.limits.idle_timeout, Limit::Idle),
+        }
+    }
+
+    /// The server stopped reading for a while (its replies were not being taken): that time
+    /// was the server's, not the client's, so an unfinished line's clock starts again.
+    pub fn restart_line_clock(&mut self, now: Instant) {
+        if self.line_started.is_some() {
+            self.line_started = Some(now);
+        }
+    }
+
+    /// How many lines were handed out.
+    pub fn lines(&self) -> u64 {
+        self.lines
+    }
+
+    /// Throws away every byte not handed out yet: after a server said goodbye, what the
+    /// client still sends is read only so that closing does not reset the connection.
+    pub fn discard(&mut self) {
+        (self.start, self.scanned, self.end) = (0, 0, 0);
+        self.line_started = None;
+    }
+
+    fn find_line(&mut self) -> Option<Result<Range<usize>, Limit>> {
+        let max_line = self.limits.max_line;
+        let Some(at) = memchr::memchr(b'\n', &self.storage[self.scanned..self.end]) else {
+            self.scanned = self.end;
+            return (self.end - self.start > max_line).then_some(Err(Limit::TooLong));
+        };
+        let line = self.start..self.scanned + at + 1;
+        if line.len() - 1 > max_line {
+            return Some(Err(Limit::TooLong));
+        }
+        (self.start, self.scanned) = (line.end, line.end);
+        // Bytes after the "\n" start the next line; they arrived with the last read.
+        self.line_started = (self.start < self.end).then_some(self.last_heard);
+        self.lines += 1;
+        Some(Ok(line))
+    }
+
+    fn take_rest(&mut self) -> Option<Range<usize>> {
+        if self.start == self.end {
+            return None;
+        }
+        let rest = self.start..self.end;
+        (self.start, self.scanned) = (self.end, self.end);
+        self.line_started = None;
+        self.lines += 1;
+        Some(rest)
+    }
+}
+
+/// What [`LineReader::next_line`] found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Next<'a> {
+    /// A line, "\n" included (a last line without one, just before the client closed, too).
+    Line(&'a [u8]),
+    /// The client closed its side between lines.
+    Closed,
+    /// The client went over a limit.
+    Over(Limit),
+}
+
+/// A blocking client's lines: waits for each within the limits, with the read timeout set to
+/// what is left of the idle timeout or of the line timeout. A read timeout alone would let a
+/// client that trickles a byte every few seconds keep its seat forever.
+///
+/// ```
+/// use std::io::Write;
+/// use std::net::{TcpListener, TcpStream};
+/// use std::time::Duration;
+/// use netutil::server::{Limit, LineReader, Limits, Next};
+///
+/// let listener = TcpListener::bind("127.0.0.1:0")?;
+/// let mut client = TcpStream::connect(listener.local_addr()?)?;
+/// let (stream, _) = listener.accept()?;
+/// let limits = Limits {
+///     max_clients: 1,
+///     idle_timeout: Duration::from_millis(200),
+///     line_timeout: Duration::from_secs(30),
+///     max_line: 4096,
+///     grace: Duration::ZERO,
+/// };
+/// let mut lines = LineReader::new(&stream, limits);
+/// client.write_all(b"hello\n")?;
+/// assert_eq!(lines.next_line()?, Next::Line(b"hello\n"));
+/// // Then nothing for the idle timeout.
+/// assert_eq!(lines.next_line()?, Next::Over(Limit::Idle));
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct LineReader<'s> {
+    stream: &'s TcpStream,
+    buffer: LineBuffer,
+    closed: bool,
+}
+
+impl<'s> LineReader<'s> {
+    /// Lines from `stream`, a client that just connected.
+    pub fn new(stream: &'s TcpStream, limits: Limits) -> LineReader<'s> {
+        LineReader {
+            stream,
+            buffer: LineBuffer::new(limits, Instant::now()),
+            closed: false,
+        }
+    }
+
+    /// Waits for the next line; an error is the connection's (a reset, say).
+    pub fn next_line(&mut self) -> io::Result<Next<'_>> {
+        loop {
+            match self.buffer.find_line() {
+                Some(Ok(line)) => return Ok(Next::Line(&self.buffer.storage[line])),
+                Some(Err(limit)) => return Ok(Next::Over(limit)),
+                None if self.closed => return Ok(Next::Closed),
+                None => {}
+            }
+            // Wait no longer than what is left of the limit that runs now. Between lines the
+            // idle timeout runs from now: a reply that took long to send (the client reads
+            // slowly) is not the client's silence.
+            let (deadline, limit) = self.buffer.deadline();
+            let wait = match limit {
+                Limit::Idle => self.buffer.limits.idle_timeout,
+                _ => deadline.saturating_duration_since(Instant::now()),
+            };
+            if wait.is_zero() {
+                return Ok(Next::Over(limit));
+            }
+            self.stream.set_read_timeout(Some(wait))?;
+            match self.buffer.read_from(self.stream, Instant::now()) {
+                Ok(received) if received.bytes == 0 => {
+                    self.closed = true;
+                    if let Some(last) = self.buffer.take_rest() {
+                        return Ok(Next::Line(&self.buffer.storage[last]));
+                    }
+                }
+                Ok(_) => {}
+                Err(error) if is_timeout(&error) => return Ok(Next::Over(limit)),
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    /// How many lines were handed out.
+    pub fn lines(&self) -> u64 {
+        self.buffer.lines()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn limits(max_line: usize) -> Limits {
+        Limits {
+            max_clients: 1,
+            idle_timeout: Duration::from_secs(60),
+            line_timeout: Duration::from_secs(30),
+            max_line,
+            grace: Duration::ZERO,
+        }
+    }
+
+    /// Feeds `input` in pieces of `piece` bytes and collects every line, or the limit.
+    fn cut(input: &[u8], piece: usize, max_line: usize) -> (Vec<Vec<u8>>, Option<Limit>) {
+        let now = Instant::now();
+        let mut buffer = LineBuffer::new(limits(max_line), now);
+        let mut lines = Vec::new();
+        for chunk in input.chunks(piece) {
+            let mut chunk = chunk;
+            while !chunk.is_empty() {
+                let got = buffer.read_from(&mut chunk, now).unwrap();
+                assert!(got.bytes > 0 || got.room == 0);
+                while let Some(line) = buffer.next_line() {
+                    match line {
+                        Ok(line) => lines.push(line.to_vec()),
+                        Err(limit) => return (lines, Some(limit)),
+                    }
+                }
+            }
+        }
+        if let Some(last) = buffer.last_line() {
+            lines.push(last.to_vec());
+        }
+        (lines, None)
+    }
+
+    #[test]
+    fn lines_come_out_whole_however_the_bytes_are_cut() {
+        let input: Vec<u8> = (0..500)
+            .flat_map(|n| format!("line {n} {}\n", "x".repeat(n % 97)).into_bytes())
+            .chain(*b"last without newline")
+            .collect();
+        let (expected, _) = cut(&input, input.len(), 4096);
+        assert_eq!(expected.len(), 501);
+        assert_eq!(expected[500], b"last without newline");
+        for piece in [1, 2, 3, 7, 100, 1023, 1024, 1025, 5000] {
+            assert_eq!(
+                cut(&input, piece, 4096),
+                (expected.clone(), None),
+                "{piece}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_longest_line_fits_and_one_byte_more_does_not() {
+        for piece in [1, 3, 8, 9, 10, 64] {
+            let (lines, over) = cut(b"12345678\n123456789\n", piece, 8);
+            assert_eq!(lines, vec![b"12345678\n".to_vec()], "{piece}");
+            assert_eq!(over, Some(Limit::TooLong), "{piece}");
+            // Without a "\n" at all, the limit shows as soon as max_line + 1 bytes are in.
+            let (lines, over) = cut(&[b'x'; 9], piece, 8);
+            assert!(lines.is_empty() && over == Some(Limit::TooLong), "{piece}");
+        }
+    }
+
+    #[test]
+    fn a_line_without_newline_never_costs_more_than_the_limit() {
+        let now = Instant::now();
+        let mut buffer = LineBuffer::new(limits(100), now);
+        let endless = std::iter::repeat_n(b'x', 10_000_000).collect::<Vec<u8>>();
+        let mut rest = &endless[..];
+        loop {
+            buffer.read_from(&mut rest, now).unwrap();
+            if let Some(over) = buffer.next_line() {
+                assert_eq!(over, Err(Limit::TooLong));
+                break;
+            }
+        }
+        assert!(
+            buffer.storage.len() <= LARGEST_READ,
+            "{}",
+            buffer.storage.len()
+        );
+        assert!(endless.len() - rest.len() <= LARGEST_READ + 101);
+    }
+
+    #[test]
+    fn the_clocks_follow_the_lines() {
+        let start = Instant::now();
+        let mut buffer = LineBuffer::new(limits(4096), start);
+        assert_eq!(
+            buffer.deadline(),
+            (start + Duration::from_secs(60), Limit::Idle)
+        );
+        let later = start + Duration::from_secs(5);
+        buffer.read_from(&b"par"[..], later).unwrap();
+        assert_eq!(buffer.next_line(), None);
+        let line_deadline = later + Duration::from_secs(30);
+        assert_eq!(buffer.deadline(), (line_deadline, Limit::TooSlow));
+        // More of the same line does not move its deadline: a trickle cannot hold a seat.
+        buffer
+            .read_from(&b"tial"[..], later + Duration::from_secs(20))
+            .unwrap();
+        assert_eq!(buffer.deadline(), (line_deadline, Limit::TooSlow));
+        let end = later + Duration::from_secs(25);
+        buffer.read_from(&b"\n"[..], end).unwrap();
+        assert_eq!(buffer.next_line(), Some(Ok(&b"partial\n"[..])));
+        assert_eq!(
+            buffer.deadline(),
+            (end + Duration::from_secs(60), Limit::Idle)
+        );
+        // A pause of the server's own restarts a line's clock, not the idle clock.
+        buffer.restart_line_clock(end + Duration::from_secs(1));
+        assert_eq!(
+            buffer.deadline(),
+            (end + Duration::from_secs(60), Limit::Idle)
+        );
+        buffer.read_from(&b"x"[..], end).unwrap();
+        let resumed = end + Duration::from_secs(40);
+        buffer.restart_line_clock(resumed);
+        assert_eq!(
+            buffer.deadline(),
+            (resumed + Duration::from_secs(30), Limit::TooSlow)
+        );
+        assert_eq!(buffer.lines(), 1);
+    }
+
+    #[test]
+    fn an_idle_client_costs_no_buffer() {
+        let buffer = LineBuffer::new(limits(4096), Instant::now());
+        assert_eq!(buffer.storage.capacity(), 0);
+    }
+}
