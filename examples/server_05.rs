@@ -33,7 +33,7 @@
 
 use std::error::Error;
 use std::io::{self, Write};
-use std::net::{IpAddr, SocketAddr, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::thread;
@@ -41,7 +41,9 @@ use std::thread;
 use clap::Parser;
 use netutil::cli::StepExt;
 use netutil::log;
-use netutil::server::{self, AcceptBackoff, BindOptions, LINGER, LimitArgs, Limits, LineReader};
+use netutil::server::{
+    self, AcceptBackoff, BindOptions, LINGER, LimitArgs, Limits, LineReader, ListenArgs,
+};
 use netutil::server::{Next, Seats, Stop, explain_timeout, hang_up};
 
 /// What every client hears first.
@@ -51,13 +53,9 @@ const WELCOME: &[u8] = b"Welcome to the server. Type something and hit enter\n";
 /// the line, within the limits below.
 #[derive(Parser)]
 struct Args {
-    /// The IP address to bind. 127.0.0.1: only this machine can connect. 0.0.0.0 (or ::):
-    /// every network interface, so anyone on your network can connect.
-    #[arg(long, default_value = "127.0.0.1")]
-    host: IpAddr,
-    /// The port to bind (0: the system picks a free one).
-    #[arg(long, default_value_t = 8888)]
-    port: u16,
+    /// Where to listen: `--host` (127.0.0.1: only this machine can connect) and `--port`.
+    #[command(flatten)]
+    listen: ListenArgs,
     /// The limits every client is held to.
     #[command(flatten)]
     limits: LimitArgs,
@@ -69,10 +67,9 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &Args) -> Result<(), Box<dyn Error>> {
-    let addr = SocketAddr::new(args.host, args.port);
     // server_04's socket, SO_REUSEADDR, bind and listen, in one call. Its backlog is 128,
     // not 10: clients come in bursts, and a thread per client empties the queue fast.
-    let listener = server::bind(addr, &BindOptions::default())?;
+    let listener = server::bind(args.listen.addr(), &BindOptions::default())?;
     let limits = Limits::from(&args.limits);
     log!("listening on {} ({limits})", listener.local_addr()?);
     let stop = Stop::for_listener(&listener)?

@@ -27,8 +27,8 @@
 
 use std::collections::HashMap;
 use std::error::Error;
-use std::io::{self, Write};
-use std::net::{IpAddr, Shutdown, SocketAddr};
+use std::io;
+use std::net::{Shutdown, SocketAddr};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -37,11 +37,13 @@ use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Registry, Token, Waker};
 use netutil::cli::StepExt;
 use netutil::os::SHORT_READ_EMPTIES;
-use netutil::server::{self, AcceptBackoff, BindOptions, Deadlines, LINGER, Limit, LimitArgs};
-use netutil::server::{Limits, LineBuffer, Received, Seat, Seats, Stop, explain_timeout};
+use netutil::server::{
+    self, AcceptBackoff, BindOptions, Deadlines, LINGER, Limit, LimitArgs, ListenArgs,
+};
+use netutil::server::{Limits, LineBuffer, Outbox, Received, Seat, Seats, Stop, explain_timeout};
 use netutil::{elog, log};
 
-/// What every client hears first.
+/// server_05's greeting.
 const WELCOME: &[u8] = b"Welcome to the server. Type something and hit enter\n";
 /// The listener's token, the Ctrl-C waker's; clients get 2, 3, 4... and a number is never reused.
 const LISTENER: Token = Token(0);
@@ -54,13 +56,9 @@ const MAX_UNSENT: usize = 64 * 1024;
 /// line with "OK..." and the line, within the limits below.
 #[derive(Parser)]
 struct Args {
-    /// The IP address to bind. 127.0.0.1: only this machine can connect. 0.0.0.0 (or ::):
-    /// every network interface, so anyone on your network can connect.
-    #[arg(long, default_value = "127.0.0.1")]
-    host: IpAddr,
-    /// The port to bind (0: the system picks a free one).
-    #[arg(long, default_value_t = 8888)]
-    port: u16,
+    /// Where to listen: `--host` (127.0.0.1: only this machine can connect) and `--port`.
+    #[command(flatten)]
+    listen: ListenArgs,
     /// The limits every client is held to.
     #[command(flatten)]
     limits: LimitArgs,
@@ -72,8 +70,7 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &Args) -> Result<(), Box<dyn Error>> {
-    let addr = SocketAddr::new(args.host, args.port);
-    let listener = server::bind(addr, &BindOptions::default())?;
+    let listener = server::bind(args.listen.addr(), &BindOptions::default())?;
     let limits = Limits::from(&args.limits);
     log!("listening on {} ({limits})", listener.local_addr()?);
     listener.set_nonblocking(true)?; // accept returns WouldBlock instead of waiting
@@ -87,8 +84,7 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
     let wake = move || drop(waker.wake());
     Stop::with_wake(wake).on_ctrl_c().step("catch Ctrl-C")?;
 
-    let mut clients = Clients::default();
-    let (seats, mut backoff) = (Seats::new(limits.max_clients), AcceptBackoff::new());
+    let mut clients = Clients::new(limits);
     let mut events = Events::with_capacity(1024);
     let mut grace_ends = None; // set when a stop was requested
     while grace_ends.is_none_or(|end| !clients.by_token.is_empty() && Instant::now() < end) {
@@ -102,34 +98,12 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
         // 3. Each event names a token: the listener, the waker, or a client.
         for event in events.iter() {
             match event.token() {
-                // Every queued client: one event may stand for many, and none is reported twice.
-                LISTENER => {
-                    while let Some(accepting) = &mut listener {
-                        let (stream, peer) = match accepting.accept() {
-                            Ok(accepted) => accepted,
-                            Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
-                            // Out of file descriptors: stop listening for a pause (a deadline, so
-                            // the other clients are served meanwhile), or spin printing errors.
-                            Err(error) => {
-                                let pause = backoff.after_error(&error);
-                                elog!("could not accept a client: {error}; retrying in {pause:?}");
-                                poll.registry().deregister(accepting)?;
-                                clients.deadlines.set(LISTENER, now + pause);
-                                break;
-                            }
-                        };
-                        backoff.reset();
-                        if let Some(seat) = seats.take_or_turn_away(&stream, peer) {
-                            let client = Client::new(stream, peer, seat, limits);
-                            clients.add(client, poll.registry(), seats.live());
-                        }
-                    }
-                }
+                LISTENER => clients.accept_all(&mut listener, poll.registry(), now)?,
                 // Ctrl-C: close the listener, so that new clients are refused at once, and
                 // give the live ones the grace period (a deadline too).
                 WAKER => {
                     listener = None;
-                    seats.announce_stop(limits.grace);
+                    clients.seats.announce_stop(limits.grace);
                     grace_ends = Some(now + limits.grace);
                     clients.deadlines.set(WAKER, now + limits.grace);
                 }
@@ -155,7 +129,7 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
             }
         }
     }
-    seats.report_stopped();
+    clients.seats.report_stopped();
     Ok(())
 }
 
@@ -222,26 +196,6 @@ impl Client {
         self.write_pending(now)
     }
 
-    /// A client that just connected, its greeting waiting in the outbox.
-    fn new(stream: TcpStream, peer: SocketAddr, seat: Seat, limits: Limits) -> Client {
-        let now = Instant::now();
-        let mut outbox = Outbox {
-            bytes: Vec::new(),
-            waiting_since: now,
-        };
-        outbox.push(&[WELCOME], now);
-        Client {
-            lines: LineBuffer::new(limits, now),
-            outbox,
-            read_closed: false,
-            goodbye_until: None,
-            _seat: seat,
-            stream,
-            peer,
-            limits,
-        }
-    }
-
     /// Queues an "OK..." reply for every whole line read, while the outbox has room.
     fn answer_lines(&mut self, now: Instant) {
         while self.goodbye_until.is_none() && !self.outbox.is_full() {
@@ -277,12 +231,12 @@ impl Client {
         if self.goodbye_until.is_some() {
             return Err(io::ErrorKind::TimedOut.into()); // the goodbye had its time to be read
         }
-        if !self.outbox.bytes.is_empty() {
+        if !self.outbox.is_empty() {
             // Replies wait and the client reads none: it cannot even read a goodbye.
             let timeout = io::ErrorKind::TimedOut.into();
             return Err(explain_timeout(timeout, self.limits.idle_timeout));
         }
-        self.over(self.lines.deadline().1, now);
+        self.over(self.lines.deadline(now).1, now);
         self.write_pending(now)
     }
 
@@ -290,7 +244,7 @@ impl Client {
     /// the stream after it.
     fn write_pending(&mut self, now: Instant) -> io::Result<()> {
         let sent = self.outbox.write_to(&mut self.stream, now)?;
-        if sent > 0 && self.outbox.bytes.is_empty() && self.goodbye_until.is_some() {
+        if sent > 0 && self.outbox.is_empty() && self.goodbye_until.is_some() {
             let _ = self.stream.shutdown(Shutdown::Write);
         }
         Ok(())
@@ -301,79 +255,93 @@ impl Client {
         match self.goodbye_until {
             Some(until) => until,
             // Replies wait and the client reads none: as long a wait as for silence.
-            None if !self.outbox.bytes.is_empty() => {
-                self.outbox.waiting_since + self.limits.idle_timeout
+            None if !self.outbox.is_empty() => {
+                self.outbox.waiting_since() + self.limits.idle_timeout
             }
-            None => self.lines.deadline().0,
+            None => self.lines.deadline(Instant::now()).0,
         }
-    }
-}
-
-/// Replies the kernel has not taken yet.
-struct Outbox {
-    bytes: Vec<u8>,
-    /// When the kernel last took some (or the first reply started waiting).
-    waiting_since: Instant,
-}
-
-impl Outbox {
-    /// Adds a reply, in one buffer with the others: one write can send many.
-    fn push(&mut self, parts: &[&[u8]], now: Instant) {
-        if self.bytes.is_empty() {
-            self.waiting_since = now;
-        }
-        parts
-            .iter()
-            .for_each(|part| self.bytes.extend_from_slice(part));
-    }
-
-    fn is_full(&self) -> bool {
-        self.bytes.len() >= MAX_UNSENT
-    }
-
-    /// Writes until the outbox is empty or the kernel's send buffer is full (WouldBlock).
-    /// The kernel takes what fits, and says how much: one reply may take several writes.
-    fn write_to(&mut self, stream: &mut TcpStream, now: Instant) -> io::Result<usize> {
-        let mut sent = 0;
-        while sent < self.bytes.len() {
-            match stream.write(&self.bytes[sent..]) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => (sent, self.waiting_since) = (sent + n, now),
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
-                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-                Err(error) => return Err(error),
-            }
-        }
-        self.bytes.drain(..sent);
-        Ok(sent)
     }
 }
 
 /// Every client by its token, and every token's next deadline. One thread owns it all, so
 /// nothing here needs a lock or an atomic: what server_05's threads had to pay for.
-#[derive(Default)]
 struct Clients {
     by_token: HashMap<Token, Client>,
     deadlines: Deadlines<Token>,
     /// Clients get 2, 3, 4... (0 and 1 are the listener's and the waker's), never reused.
     next_token: usize,
+    seats: Seats,
+    backoff: AcceptBackoff,
+    limits: Limits,
 }
 
 impl Clients {
-    /// Registers a new client and sends its greeting.
-    fn add(&mut self, mut client: Client, registry: &Registry, live: usize) {
-        let token = Token(self.next_token.max(2));
-        self.next_token = token.0 + 1;
-        // Readable and writable from the start: the events are edges (a change, such as
-        // new bytes or new room to write), so a writable socket does not wake the loop again.
-        let interest = Interest::READABLE | Interest::WRITABLE;
-        if let Err(error) = registry.register(&mut client.stream, token, interest) {
-            return elog!("could not register {}: {error}", client.peer);
+    fn new(limits: Limits) -> Clients {
+        let (by_token, deadlines) = (HashMap::new(), Deadlines::new());
+        let (seats, backoff) = (Seats::new(limits.max_clients), AcceptBackoff::new());
+        Clients {
+            by_token,
+            deadlines,
+            next_token: 2,
+            seats,
+            backoff,
+            limits,
         }
-        log!("{} connected ({live} live)", client.peer);
-        let greeted = client.write_pending(Instant::now());
-        self.by_token.insert(token, client);
-        self.settle(token, greeted);
+    }
+
+    /// Accepts every queued client: one event may stand for many, and none is reported twice.
+    fn accept_all(
+        &mut self,
+        listener: &mut Option<TcpListener>,
+        registry: &Registry,
+        now: Instant,
+    ) -> io::Result<()> {
+        while let Some(accepting) = listener {
+            let (mut stream, peer) = match accepting.accept() {
+                Ok(accepted) => accepted,
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                // Out of file descriptors: stop listening for a pause (a deadline, so the
+                // other clients are served meanwhile), or the loop would spin printing errors.
+                Err(error) => {
+                    let pause = self.backoff.after_error(&error);
+                    elog!("could not accept a client: {error}; retrying in {pause:?}");
+                    self.deadlines.set(LISTENER, now + pause);
+                    return registry.deregister(accepting);
+                }
+            };
+            self.backoff.reset();
+            let Some(seat) = self.seats.take_or_turn_away(&stream, peer) else {
+                continue;
+            };
+            // Readable and writable from the start: events are edges (new bytes, new room to
+            // write), so a socket that stays writable does not wake the loop again.
+            let token = Token(self.next_token);
+            self.next_token += 1;
+            let interest = Interest::READABLE | Interest::WRITABLE;
+            if let Err(error) = registry.register(&mut stream, token, interest) {
+                elog!("could not register {peer}: {error}");
+                continue;
+            }
+            log!("{peer} connected ({} live)", self.seats.live());
+            let mut outbox = Outbox::new(MAX_UNSENT, now);
+            outbox.push(&[WELCOME], now);
+            let lines = LineBuffer::new(self.limits, now);
+            let (limits, read_closed, goodbye_until, _seat) = (self.limits, false, None, seat);
+            let mut client = Client {
+                stream,
+                peer,
+                limits,
+                lines,
+                outbox,
+                read_closed,
+                goodbye_until,
+                _seat,
+            };
+            let greeted = client.write_pending(now);
+            self.by_token.insert(token, client);
+            self.settle(token, greeted);
+        }
+        Ok(())
     }
 
     /// After a client's turn: forget it if it is done (dropping its stream closes the socket,
@@ -388,7 +356,7 @@ impl Clients {
             Err(error) if client.goodbye_until.is_none() => {
                 log!("{} dropped: {error}", client.peer)
             }
-            Ok(()) if !(client.read_closed && client.outbox.bytes.is_empty()) => {
+            Ok(()) if !(client.read_closed && client.outbox.is_empty()) => {
                 return self.deadlines.set(token, client.deadline());
             }
             _ => {} // done: the client left, and every reply went out

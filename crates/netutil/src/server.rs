@@ -6,7 +6,7 @@
 //!
 //! | concept | items | file | used by |
 //! |---|---|---|---|
-//! | the listening socket: `socket` → `SO_REUSEADDR` → `bind` → `listen` | [`bind`], [`BindOptions`], [`BindError`] | `server/bind.rs` | server_05, server_06, server_07, echo_server |
+//! | the listening socket: `socket` → `SO_REUSEADDR` → `bind` → `listen` | [`bind`], [`BindOptions`], [`BindError`], [`ListenArgs`] (`--host`, `--port`) | `server/bind.rs` | server_05, server_06, server_07, echo_server |
 //! | the limits a client is held to, their flags, what a client over one is told | [`Limits`], [`LimitArgs`], [`Limit`] | `server/limits.rs` | server_05, server_06, server_07 |
 //! | cutting bytes into lines within those limits | [`LineBuffer`] (filled by any reader), [`LineReader`] (a blocking client), [`Next`] | `server/lines.rs` | server_05 (`LineReader`), server_06 (`read_from`), server_07 (`spare`/`filled`) |
 //! | the cap: a seat per live client, the busy line, the counts | [`Seats`], [`Seat`], [`BUSY`] | `server/seats.rs` | server_05, server_06, server_07 |
@@ -15,6 +15,7 @@
 //! | the pause after `accept` fails (no file descriptors left) | [`AcceptBackoff`] | `server/accept.rs` | server_04, server_05, server_06, server_07 |
 //! | timeouts that read as timeouts on every system | [`is_timeout`], [`explain_timeout`] | `server/timeouts.rs` | server_04, server_05, [`http`](crate::http) |
 //! | the deadlines of a readiness loop | [`Deadlines`] | `server/deadlines.rs` | server_06 |
+//! | replies waiting for a non-blocking socket, capped (backpressure) | [`Outbox`] | `server/outbox.rs` | server_06 |
 //! | the thread per client, packaged, with a minimum rate instead of lines | [`ThreadPerClient`], [`Connection`], [`MinRate`] | `server/thread_per_client.rs`, `server/rate.rs` | echo_server, homework |
 //!
 //! server_01..04 use none of it but the last few rows: their socket calls are their lesson.
@@ -59,6 +60,7 @@ mod deadlines;
 mod hang_up;
 mod limits;
 mod lines;
+mod outbox;
 mod rate;
 mod seats;
 mod stop;
@@ -66,11 +68,12 @@ mod thread_per_client;
 mod timeouts;
 
 pub use accept::AcceptBackoff;
-pub use bind::{BindError, BindOptions, bind};
+pub use bind::{BindError, BindOptions, ListenArgs, bind};
 pub use deadlines::Deadlines;
 pub use hang_up::{LINGER, hang_up};
 pub use limits::{Limit, LimitArgs, Limits};
 pub use lines::{LineBuffer, LineReader, Next, Received};
+pub use outbox::Outbox;
 pub use rate::{Connection, MinRate, StoppedReading, TooSlow};
 pub use seats::{BUSY, Seat, Seats};
 pub use stop::Stop;

@@ -2,9 +2,44 @@
 
 use std::fmt;
 use std::io;
-use std::net::{SocketAddr, TcpListener};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
 
 use socket2::{Domain, Protocol, Socket, Type};
+
+/// Where a line server listens: the `--host` and `--port` flags of server_05, server_06 and
+/// server_07, to flatten into a lesson's arguments with `#[command(flatten)]`.
+///
+/// ```
+/// use clap::Parser;
+/// use netutil::server::ListenArgs;
+///
+/// #[derive(Parser)]
+/// struct Args {
+///     #[command(flatten)]
+///     listen: ListenArgs,
+/// }
+///
+/// assert_eq!(Args::parse_from(["server"]).listen.addr().to_string(), "127.0.0.1:8888");
+/// let everywhere = Args::parse_from(["server", "--host", "::", "--port", "0"]);
+/// assert_eq!(everywhere.listen.addr().to_string(), "[::]:0");
+/// ```
+#[derive(clap::Args, Debug, Clone)]
+pub struct ListenArgs {
+    /// The IP address to bind. 127.0.0.1: only this machine can connect. 0.0.0.0 (or ::):
+    /// every network interface, so anyone on your network can connect.
+    #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    pub host: IpAddr,
+    /// The port to bind (0: the system picks a free one).
+    #[arg(long, default_value_t = 8888)]
+    pub port: u16,
+}
+
+impl ListenArgs {
+    /// The address to bind.
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::new(self.host, self.port)
+    }
+}
 
 /// How [`bind`] sets up a listening socket. `BindOptions::default()` is what the lessons use.
 #[derive(Debug, Clone, PartialEq, Eq)]

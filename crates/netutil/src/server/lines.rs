@@ -48,7 +48,7 @@ const LARGEST_READ: usize = 64 * 1024;
 /// assert_eq!(lines.next_line(), Some(Ok(&b"two\n"[..])));
 /// assert_eq!(lines.next_line(), None); // "thr" waits for its "\n"
 /// // The unfinished line now has its line timeout running.
-/// assert_eq!(lines.deadline(), (now + Duration::from_secs(30), Limit::TooSlow));
+/// assert_eq!(lines.deadline(now), (now + Duration::from_secs(30), Limit::TooSlow));
 /// // A line over the limit (8 bytes) is refused, however it arrives.
 /// lines.read_from(&b"ee, four and more"[..], now)?;
 /// assert_eq!(lines.next_line(), Some(Err(Limit::TooLong)));
@@ -65,10 +65,10 @@ pub struct LineBuffer {
     end: usize,
     /// The last read filled all the room it had: the next one gets more.
     last_read_full: bool,
-    /// When the client last sent a byte (or connected): the idle timeout runs from here.
-    last_heard: Instant,
     /// When the unfinished line began: its line timeout runs from here.
     line_started: Option<Instant>,
+    /// When the last bytes arrived.
+    last_filled: Instant,
     lines: u64,
 }
 
@@ -93,8 +93,8 @@ impl LineBuffer {
             scanned: 0,
             end: 0,
             last_read_full: false,
-            last_heard: now,
             line_started: None,
+            last_filled: now,
             lines: 0,
         }
     }
@@ -136,7 +136,7 @@ impl LineBuffer {
         }
         self.end += bytes;
         self.last_read_full = bytes == room;
-        self.last_heard = now;
+        self.last_filled = now;
     }
 
     /// Reads once from `reader` into the buffer (at `now`): a blocking stream waits, a
@@ -165,12 +165,14 @@ impl LineBuffer {
         Some(&self.storage[line])
     }
 
-    /// When the client will have gone over a limit if nothing arrives before: the idle
-    /// timeout between lines, the line timeout once a line has started.
-    pub fn deadline(&self) -> (Instant, Limit) {
+    /// When the client is over a limit if the server starts waiting for it `now` and nothing
+    /// arrives: between lines the idle timeout from now (the time the server spent sending
+    /// replies is not the client's silence), once a line has started what is left of its
+    /// line timeout.
+    pub fn deadline(&self, now: Instant) -> (Instant, Limit) {
         match self.line_started {
             Some(started) => (started + self.limits.line_timeout, Limit::TooSlow),
-            None => (self.last_heard + self.limits.idle_timeout, Limit::Idle),
+            None => (now + self.limits.idle_timeout, Limit::Idle),
         }
     }
 
@@ -206,7 +208,7 @@ impl LineBuffer {
         }
         (self.start, self.scanned) = (line.end, line.end);
         // Bytes after the "\n" start the next line; they arrived with the last read.
-        self.line_started = (self.start < self.end).then_some(self.last_heard);
+        self.line_started = (self.start < self.end).then_some(self.last_filled);
         self.lines += 1;
         Some(Ok(line))
     }
@@ -287,14 +289,10 @@ impl<'s> LineReader<'s> {
                 None if self.closed => return Ok(Next::Closed),
                 None => {}
             }
-            // Wait no longer than what is left of the limit that runs now. Between lines the
-            // idle timeout runs from now: a reply that took long to send (the client reads
-            // slowly) is not the client's silence.
-            let (deadline, limit) = self.buffer.deadline();
-            let wait = match limit {
-                Limit::Idle => self.buffer.limits.idle_timeout,
-                _ => deadline.saturating_duration_since(Instant::now()),
-            };
+            // Wait no longer than what is left of the limit that runs now.
+            let now = Instant::now();
+            let (deadline, limit) = self.buffer.deadline(now);
+            let wait = deadline.saturating_duration_since(now);
             if wait.is_zero() {
                 return Ok(Next::Over(limit));
             }
@@ -413,41 +411,36 @@ mod tests {
     #[test]
     fn the_clocks_follow_the_lines() {
         let start = Instant::now();
+        let secs = Duration::from_secs;
         let mut buffer = LineBuffer::new(limits(4096), start);
-        assert_eq!(
-            buffer.deadline(),
-            (start + Duration::from_secs(60), Limit::Idle)
-        );
-        let later = start + Duration::from_secs(5);
+        // Between lines, the idle timeout runs from whenever the server starts waiting.
+        assert_eq!(buffer.deadline(start), (start + secs(60), Limit::Idle));
+        let later = start + secs(5);
+        assert_eq!(buffer.deadline(later), (later + secs(60), Limit::Idle));
         buffer.read_from(&b"par"[..], later).unwrap();
         assert_eq!(buffer.next_line(), None);
-        let line_deadline = later + Duration::from_secs(30);
-        assert_eq!(buffer.deadline(), (line_deadline, Limit::TooSlow));
+        let line_deadline = later + secs(30);
+        assert_eq!(buffer.deadline(later), (line_deadline, Limit::TooSlow));
         // More of the same line does not move its deadline: a trickle cannot hold a seat.
-        buffer
-            .read_from(&b"tial"[..], later + Duration::from_secs(20))
-            .unwrap();
-        assert_eq!(buffer.deadline(), (line_deadline, Limit::TooSlow));
-        let end = later + Duration::from_secs(25);
-        buffer.read_from(&b"\n"[..], end).unwrap();
+        buffer.read_from(&b"tial"[..], later + secs(20)).unwrap();
+        assert_eq!(
+            buffer.deadline(later + secs(20)),
+            (line_deadline, Limit::TooSlow)
+        );
+        let end = later + secs(25);
+        buffer.read_from(&b"\nnext"[..], end).unwrap();
         assert_eq!(buffer.next_line(), Some(Ok(&b"partial\n"[..])));
-        assert_eq!(
-            buffer.deadline(),
-            (end + Duration::from_secs(60), Limit::Idle)
-        );
-        // A pause of the server's own restarts a line's clock, not the idle clock.
-        buffer.restart_line_clock(end + Duration::from_secs(1));
-        assert_eq!(
-            buffer.deadline(),
-            (end + Duration::from_secs(60), Limit::Idle)
-        );
-        buffer.read_from(&b"x"[..], end).unwrap();
-        let resumed = end + Duration::from_secs(40);
+        // "next" arrived with the end of "partial": its line started then.
+        assert_eq!(buffer.deadline(end), (end + secs(30), Limit::TooSlow));
+        // A pause of the server's own restarts the line's clock.
+        let resumed = end + secs(40);
         buffer.restart_line_clock(resumed);
         assert_eq!(
-            buffer.deadline(),
-            (resumed + Duration::from_secs(30), Limit::TooSlow)
+            buffer.deadline(resumed),
+            (resumed + secs(30), Limit::TooSlow)
         );
+        buffer.discard();
+        assert_eq!(buffer.deadline(resumed), (resumed + secs(60), Limit::Idle));
         assert_eq!(buffer.lines(), 1);
     }
 
