@@ -77,6 +77,7 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
         .step("catch Ctrl-C")?;
     let seats = Seats::new(limits.max_clients);
     let mut backoff = AcceptBackoff::new();
+    // ANCHOR: accept_loop
     loop {
         // A failed accept (out of file descriptors, say) is reported, and paused after.
         let accepted = backoff.accept(&listener);
@@ -108,6 +109,7 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
             seats.could_not_serve(&*client, peer, format!("no thread could start: {error}"));
         }
     }
+    // ANCHOR_END: accept_loop
     // The graceful stop. Closing the listener first refuses new clients at once, instead
     // of leaving them in the backlog; then the live ones get the grace period.
     drop(listener);
