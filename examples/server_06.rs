@@ -1,11 +1,10 @@
 //! # server_06: one thread, many clients (going further)
 //!
-//! One thread serves every client: the sockets are non-blocking, and a readiness loop (`mio`:
-//! epoll, kqueue or IOCP) asks which of them are ready and does only the work that will not
-//! wait. `run` is the loop, in the steps of the notes: 1 register, 2 poll, 3 match each
-//! event's token, 4 read until `WouldBlock` and answer, 5 write what is pending, 6 deal with
-//! the deadlines that passed. The limits, their flags and what a client over one is told are
-//! server_05's, from `netutil::server` (`--help` lists them).
+//! One thread serves every client: non-blocking sockets and a readiness loop (`mio`: epoll,
+//! kqueue or IOCP) that asks which sockets are ready and does only the work that will not
+//! wait. `run` is the loop, numbered as in the notes: 1 register, 2 poll, 3 match the token,
+//! 4 read until `WouldBlock` and answer, 5 write what is pending, 6 the deadlines. The limits
+//! and their flags are server_05's, from `netutil::server` (`--help` lists them).
 //!
 //! ## How to run
 //!
@@ -37,19 +36,15 @@ use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Registry, Token, Waker};
 use netutil::cli::StepExt;
 use netutil::os::SHORT_READ_EMPTIES;
-use netutil::server::{
-    self, AcceptBackoff, BindOptions, Deadlines, LINGER, Limit, LimitArgs, ListenArgs,
-};
-use netutil::server::{Limits, LineBuffer, Outbox, Received, Seat, Seats, Stop, explain_timeout};
+use netutil::server::{self, AcceptBackoff, BindOptions, Deadlines, LINGER, Limit, LimitArgs};
+use netutil::server::{Limits, LineBuffer, ListenArgs, Outbox, Received, Seat, Seats, Stop};
 use netutil::{elog, log};
 
-/// server_05's greeting.
 const WELCOME: &[u8] = b"Welcome to the server. Type something and hit enter\n";
 /// The listener's token, the Ctrl-C waker's; clients get 2, 3, 4... and a number is never reused.
 const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
-/// A client whose unsent replies pass this is not read from until they are sent: a client
-/// that sends lines and never reads the replies must not make the server buffer them forever.
+/// Past this many unsent reply bytes a client is not read from: it cannot make us buffer forever.
 const MAX_UNSENT: usize = 64 * 1024;
 
 /// Serve every client from one thread with a readiness loop: greet it, then answer every
@@ -74,17 +69,20 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
     let limits = Limits::from(&args.limits);
     log!("listening on {} ({limits})", listener.local_addr()?);
     listener.set_nonblocking(true)?; // accept returns WouldBlock instead of waiting
-    let mut listener = Some(TcpListener::from_std(listener));
+    let mut listener = TcpListener::from_std(listener);
 
     // 1. Register: `poll` reports the listener under LISTENER, and Ctrl-C (whose handler runs
     // on another thread) wakes it up under WAKER.
     let mut poll = Poll::new().step("create the readiness poll")?;
-    listen(&poll, &mut listener).step("register the listener")?;
+    let interest = Interest::READABLE;
+    poll.registry()
+        .register(&mut listener, LISTENER, interest)?;
+    let mut listener = Some(listener); // None once a stop was requested
     let waker = Waker::new(poll.registry(), WAKER).step("create the Ctrl-C waker")?;
     let wake = move || drop(waker.wake());
     Stop::with_wake(wake).on_ctrl_c().step("catch Ctrl-C")?;
 
-    let mut clients = Clients::new(limits);
+    let mut clients = Clients::new(limits, poll.registry().try_clone()?);
     let mut events = Events::with_capacity(1024);
     let mut grace_ends = None; // set when a stop was requested
     while grace_ends.is_none_or(|end| !clients.by_token.is_empty() && Instant::now() < end) {
@@ -98,7 +96,7 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
         // 3. Each event names a token: the listener, the waker, or a client.
         for event in events.iter() {
             match event.token() {
-                LISTENER => clients.accept_all(&mut listener, poll.registry(), now)?,
+                LISTENER => clients.accept_all(&mut listener, now),
                 // Ctrl-C: close the listener, so that new clients are refused at once, and
                 // give the live ones the grace period (a deadline too).
                 WAKER => {
@@ -120,7 +118,7 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
         // 6. Deadlines that passed: a client over a limit, the end of an accept pause.
         while let Some(token) = clients.deadlines.pop_expired(now) {
             match (token, clients.by_token.get_mut(&token)) {
-                (LISTENER, _) => listen(&poll, &mut listener)?,
+                (LISTENER, _) => clients.accept_all(&mut listener, now),
                 (_, Some(client)) => {
                     let turn = client.deadline_passed(now);
                     clients.settle(token, turn);
@@ -133,19 +131,15 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
-/// One client: what server_05's thread kept on its stack, kept here between its turns.
+/// One client: what server_05's thread kept on its stack, kept between its turns.
 struct Client {
     stream: TcpStream,
     peer: SocketAddr,
     limits: Limits,
-    /// What the client sent, cut into lines within the limits.
     lines: LineBuffer,
-    /// Replies the kernel has not taken yet.
     outbox: Outbox,
-    /// The client sent its last byte (end of stream).
-    read_closed: bool,
-    /// We said goodbye (a limit): send it, half-close, read and throw away what the client
-    /// still sends, and close at this time at the latest. server_05's `hang_up`, in steps.
+    read_closed: bool, // the client sent its last byte (end of stream)
+    /// After a goodbye (a limit): when to close at the latest. server_05's `hang_up`, in steps.
     goodbye_until: Option<Instant>,
     _seat: Seat,
 }
@@ -157,14 +151,12 @@ impl Client {
         let was_paused = self.outbox.is_full();
         self.write_pending(now)?;
         if was_paused && !self.outbox.is_full() {
-            // The rest of the line waited in the kernel because we stopped reading: that time
-            // was ours, not the client's.
+            // Back from a pause: the time the line waited in the kernel was ours, not the client's.
             self.lines.restart_line_clock(now);
         }
         loop {
             self.answer_lines(now);
-            // Too many replies unsent: send them, and stop reading until the kernel takes
-            // them (a "writable" event brings us back here).
+            // Too many replies unsent: stop reading until a "writable" event (backpressure).
             if self.outbox.is_full() {
                 self.write_pending(now)?;
                 if self.outbox.is_full() {
@@ -178,10 +170,18 @@ impl Client {
                 self.lines.discard(); // after the goodbye, what the client sends is thrown away
             }
             match self.lines.read_from(&mut self.stream, now) {
-                Ok(Received { bytes: 0, .. }) => self.end_of_stream(now),
-                // A read that got less than it asked for took all the kernel had: the next
-                // bytes come with an event of their own (not on Windows: see netutil::os), and
-                // so does the end of the stream, unless it came with this event.
+                // The client closed its side: a last line without "\n" is answered too.
+                Ok(Received { bytes: 0, .. }) => {
+                    self.read_closed = true;
+                    if self.goodbye_until.is_none() {
+                        if let Some(last) = self.lines.last_line() {
+                            self.outbox.push(&[b"OK...", last], now);
+                        }
+                        log!("{} left after {} lines", self.peer, self.lines.lines());
+                    }
+                }
+                // A short read took all the kernel had: the next bytes, or the end of the stream
+                // if it did not come with this event, come with a new event (see netutil::os).
                 Ok(Received { bytes, room }) if bytes < room && !closing && SHORT_READ_EMPTIES => {
                     self.answer_lines(now);
                     break;
@@ -207,17 +207,6 @@ impl Client {
         }
     }
 
-    /// The client closed its side: a last line without "\n" is answered too.
-    fn end_of_stream(&mut self, now: Instant) {
-        self.read_closed = true;
-        if self.goodbye_until.is_none() {
-            if let Some(last) = self.lines.last_line() {
-                self.outbox.push(&[b"OK...", last], now);
-            }
-            log!("{} left after {} lines", self.peer, self.lines.lines());
-        }
-    }
-
     /// The client went over a limit: say why in one line, and close so that the line arrives.
     fn over(&mut self, limit: Limit, now: Instant) {
         let (goodbye, ending) = limit.words(self.limits);
@@ -233,15 +222,14 @@ impl Client {
         }
         if !self.outbox.is_empty() {
             // Replies wait and the client reads none: it cannot even read a goodbye.
-            let timeout = io::ErrorKind::TimedOut.into();
-            return Err(explain_timeout(timeout, self.limits.idle_timeout));
+            let idle = self.limits.idle_timeout;
+            return Err(io::Error::other(format!("timed out after {idle:?}")));
         }
         self.over(self.lines.deadline(now).1, now);
         self.write_pending(now)
     }
 
-    /// Step 5: writes what is pending; once the goodbye is out, the client sees the end of
-    /// the stream after it.
+    /// Step 5: writes what is pending; after the goodbye, the end of the stream.
     fn write_pending(&mut self, now: Instant) -> io::Result<()> {
         let sent = self.outbox.write_to(&mut self.stream, now)?;
         if sent > 0 && self.outbox.is_empty() && self.goodbye_until.is_some() {
@@ -252,12 +240,11 @@ impl Client {
 
     /// When the loop must look at this client again if nothing happens before.
     fn deadline(&self) -> Instant {
+        let idle = self.limits.idle_timeout;
         match self.goodbye_until {
             Some(until) => until,
             // Replies wait and the client reads none: as long a wait as for silence.
-            None if !self.outbox.is_empty() => {
-                self.outbox.waiting_since() + self.limits.idle_timeout
-            }
+            None if !self.outbox.is_empty() => self.outbox.waiting_since() + idle,
             None => self.lines.deadline(Instant::now()).0,
         }
     }
@@ -268,45 +255,45 @@ impl Client {
 struct Clients {
     by_token: HashMap<Token, Client>,
     deadlines: Deadlines<Token>,
-    /// Clients get 2, 3, 4... (0 and 1 are the listener's and the waker's), never reused.
     next_token: usize,
     seats: Seats,
     backoff: AcceptBackoff,
     limits: Limits,
+    registry: Registry,
 }
 
 impl Clients {
-    fn new(limits: Limits) -> Clients {
-        let (by_token, deadlines) = (HashMap::new(), Deadlines::new());
-        let (seats, backoff) = (Seats::new(limits.max_clients), AcceptBackoff::new());
+    fn new(limits: Limits, registry: Registry) -> Clients {
         Clients {
-            by_token,
-            deadlines,
+            by_token: HashMap::new(),
+            deadlines: Deadlines::new(),
             next_token: 2,
-            seats,
-            backoff,
+            seats: Seats::new(limits.max_clients),
+            backoff: AcceptBackoff::new(),
             limits,
+            registry,
         }
     }
 
     /// Accepts every queued client: one event may stand for many, and none is reported twice.
-    fn accept_all(
-        &mut self,
-        listener: &mut Option<TcpListener>,
-        registry: &Registry,
-        now: Instant,
-    ) -> io::Result<()> {
+    fn accept_all(&mut self, listener: &mut Option<TcpListener>, now: Instant) {
         while let Some(accepting) = listener {
+            if self
+                .deadlines
+                .get(LISTENER)
+                .is_some_and(|until| now < until)
+            {
+                return; // accepting is paused
+            }
             let (mut stream, peer) = match accepting.accept() {
                 Ok(accepted) => accepted,
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => return Ok(()),
-                // Out of file descriptors: stop listening for a pause (a deadline, so the
-                // other clients are served meanwhile), or the loop would spin printing errors.
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => return,
+                // Out of file descriptors: pause accepting (a deadline, so the other clients
+                // are served meanwhile), or the loop would spin printing errors.
                 Err(error) => {
                     let pause = self.backoff.after_error(&error);
                     elog!("could not accept a client: {error}; retrying in {pause:?}");
-                    self.deadlines.set(LISTENER, now + pause);
-                    return registry.deregister(accepting);
+                    return self.deadlines.set(LISTENER, now + pause);
                 }
             };
             self.backoff.reset();
@@ -318,35 +305,31 @@ impl Clients {
             let token = Token(self.next_token);
             self.next_token += 1;
             let interest = Interest::READABLE | Interest::WRITABLE;
-            if let Err(error) = registry.register(&mut stream, token, interest) {
+            if let Err(error) = self.registry.register(&mut stream, token, interest) {
                 elog!("could not register {peer}: {error}");
                 continue;
             }
             log!("{peer} connected ({} live)", self.seats.live());
             let mut outbox = Outbox::new(MAX_UNSENT, now);
             outbox.push(&[WELCOME], now);
-            let lines = LineBuffer::new(self.limits, now);
-            let (limits, read_closed, goodbye_until, _seat) = (self.limits, false, None, seat);
             let mut client = Client {
                 stream,
                 peer,
-                limits,
-                lines,
+                limits: self.limits,
+                lines: LineBuffer::new(self.limits, now),
                 outbox,
-                read_closed,
-                goodbye_until,
-                _seat,
+                read_closed: false,
+                goodbye_until: None,
+                _seat: seat,
             };
             let greeted = client.write_pending(now);
             self.by_token.insert(token, client);
             self.settle(token, greeted);
         }
-        Ok(())
     }
 
-    /// After a client's turn: forget it if it is done (dropping its stream closes the socket,
-    /// and the kernel takes a closed socket out of the poll by itself), otherwise file its
-    /// next deadline.
+    /// After a client's turn: forget it if it is done (closing a socket takes it out of the
+    /// poll), otherwise file its next deadline.
     fn settle(&mut self, token: Token, turn: io::Result<()>) {
         let Some(client) = self.by_token.get_mut(&token) else {
             return;
@@ -363,16 +346,5 @@ impl Clients {
         }
         self.by_token.remove(&token);
         self.deadlines.remove(token);
-    }
-}
-
-/// Registers the listener: `poll` reports it readable when clients wait in its backlog,
-/// including those that queued up while it was not registered.
-fn listen(poll: &Poll, listener: &mut Option<TcpListener>) -> io::Result<()> {
-    match listener {
-        Some(listener) => poll
-            .registry()
-            .register(listener, LISTENER, Interest::READABLE),
-        None => Ok(()),
     }
 }

@@ -43,7 +43,6 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio::time::{timeout, timeout_at};
 
-/// server_05's greeting.
 const WELCOME: &[u8] = b"Welcome to the server. Type something and hit enter\n";
 
 /// Serve each client with a tokio task: greet it, then answer every line with "OK..." and

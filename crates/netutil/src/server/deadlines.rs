@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 /// deadlines.set("idle", now + Duration::from_secs(60));
 /// deadlines.set("idle", now + Duration::from_secs(10)); // replaces the earlier one
 /// assert_eq!(deadlines.timeout(now), Some(Duration::from_secs(10)));
+/// assert_eq!(deadlines.get("idle"), Some(now + Duration::from_secs(10)));
 /// assert_eq!(deadlines.pop_expired(now + Duration::from_secs(40)), Some("idle"));
 /// assert_eq!(deadlines.pop_expired(now + Duration::from_secs(40)), Some("slow"));
 /// assert_eq!(deadlines.pop_expired(now + Duration::from_secs(40)), None);
@@ -64,6 +65,11 @@ impl<K: Copy + Ord + Hash> Deadlines<K> {
         if let Some(at) = self.by_key.remove(&key) {
             self.sorted.remove(&(at, key));
         }
+    }
+
+    /// `key`'s deadline, if it has one.
+    pub fn get(&self, key: K) -> Option<Instant> {
+        self.by_key.get(&key).copied()
     }
 
     /// How long `poll` may wait at `now`: until the nearest deadline, or forever (`None`).
