@@ -160,6 +160,16 @@ const RULES: &[(&str, Action)] = &[
     // -- Not run here, with the reason.
     ("cargo test", skip("it runs this very test suite")),
     (
+        "docs/book/build",
+        skip(
+            "needs mdBook and Chromium: tests/book.rs (ignored, run by .ci/run) builds both books and checks them in Chromium",
+        ),
+    ),
+    (
+        "cargo install --locked mdbook *",
+        skip("installs a tool from the registry: .ci/run does it before tests/book.rs"),
+    ),
+    (
         "bench/compare",
         skip("the ten-minute benchmark: speed is never run or asserted in tests"),
     ),
