@@ -160,6 +160,16 @@ const RULES: &[(&str, Action)] = &[
     // -- Not run here, with the reason.
     ("cargo test", skip("it runs this very test suite")),
     (
+        "docs/book/build",
+        skip(
+            "needs mdBook and Chromium: tests/book.rs (ignored, run by .ci/run) builds both books and checks them in Chromium",
+        ),
+    ),
+    (
+        "cargo install --locked mdbook *",
+        skip("installs a tool from the registry: .ci/run does it before tests/book.rs"),
+    ),
+    (
         "bench/compare",
         skip("the ten-minute benchmark: speed is never run or asserted in tests"),
     ),
@@ -347,9 +357,18 @@ const RULES: &[(&str, Action)] = &[
         "cargo run --example server_02",
         serve(&[Send(b"")], shape("server_02", "Connected with", &[])),
     ),
+    // The offline tables give each server its port: `-- --port 8888`.
+    (
+        "cargo run --example server_02 -- *",
+        serve(&[Send(b"")], Success),
+    ),
     (
         "cargo run --example server_03",
         serve(&[Send(b"hello\n")], shape("server_03", "received", &[])),
+    ),
+    (
+        "cargo run --example server_03 -- *",
+        serve(&[Send(b"hello\n")], Success),
     ),
     // The example's third client stays silent until the 10 s timeout: too slow here (the
     // lesson's own tests cover it).
@@ -362,6 +381,10 @@ const RULES: &[(&str, Action)] = &[
     ),
     // The example has a second client still connected at Ctrl-C, cut off after the grace
     // period; this run has one client, gone before Ctrl-C.
+    (
+        "cargo run --example server_04 -- *",
+        serve(&[Send(b"hello\n"), Send(b"")], Success),
+    ),
     (
         "cargo run --example server_05",
         serve(

@@ -2,12 +2,14 @@
 //! lessons into its `src/bin/` and builds it with no edit to the lessons.
 //!
 //! The build test does what the template's README tells a student to do, outside the
-//! workspace: copy the template to a temp dir, copy every lesson of `examples/` into
-//! `src/bin/`, point `netutil` at this checkout (the only change: the template takes it from
-//! the course repository by git), and `cargo build --offline`. It copies the workspace's
-//! `Cargo.lock` so the offline build picks the versions the workspace already downloaded, and
-//! builds into a target dir under this workspace's `target/`, so a second run only rebuilds
-//! the homework crate itself.
+//! workspace: in a temp dir holding the kit as `socket-lessons/` (a link to this checkout),
+//! `cp -r socket-lessons/docs/homework my-homework`, copy every lesson of `examples/` into
+//! `src/bin/`, and build, with no edit to the template (issue 17): its `netutil` is a `path`
+//! dependency on `../socket-lessons/crates/netutil`, and its committed `Cargo.lock` must
+//! already hold every crate (`--locked`). Cargo gets a proxy that refuses every connection,
+//! and no `--offline`: a build that needed the registry or the internet would fail here, as
+//! it would in a lab with no network. It builds into a target dir under this workspace's
+//! `target/`, so a second run only rebuilds the homework crate itself.
 //!
 //! Lessons behind a cargo feature of the kit (`[[example]] required-features`) are built only
 //! when the template defines features of the same names; otherwise the test prints which
@@ -231,7 +233,7 @@ fn copy_dir(from: &Path, to: &Path) {
         let entry = entry.expect("a directory entry");
         let name = entry.file_name();
         // A student may have built the template in place: its build output is not template.
-        if name == "target" || name == "Cargo.lock" {
+        if name == "target" {
             continue;
         }
         let path = entry.path();
@@ -271,10 +273,54 @@ fn manifest_with_local_netutil(manifest: &str) -> String {
     lines.join("\n") + "\n"
 }
 
-fn build_homework() -> Homework {
+/// What a refused connection looks like to Cargo: any request to a registry or a git host
+/// goes to this proxy, a port on loopback where nothing listens.
+fn dead_proxy() -> String {
+    format!("http://127.0.0.1:{}", free_tcp_port())
+}
+
+/// `cargo ARGS` in `project`, as a student runs it, but with every network request refused.
+fn cargo_without_network(project: &Path, args: &[&str]) -> Command {
+    let proxy = dead_proxy();
+    let mut cargo = Command::new(env!("CARGO"));
+    cargo
+        .args(args)
+        .current_dir(project)
+        .env("CARGO_TARGET_DIR", homework_target())
+        .env("CARGO_HTTP_PROXY", &proxy)
+        .env("HTTPS_PROXY", &proxy)
+        .env("HTTP_PROXY", &proxy)
+        .env("CARGO_NET_RETRY", "0")
+        .env_remove("CARGO_NET_OFFLINE");
+    cargo
+}
+
+fn homework_target() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("homework-target")
+}
+
+/// A temp dir laid out as the README assumes: the kit as `socket-lessons/` and a copy of the
+/// template as `my-homework/` (`cp -r socket-lessons/docs/homework my-homework`). Where the
+/// kit cannot be linked, the copy's `netutil` line is pointed at this checkout instead,
+/// saying so.
+fn copy_template_as_documented() -> (TempDir, PathBuf) {
     let dir = TempDir::new("homework");
+    #[cfg(unix)]
+    let linked = std::os::unix::fs::symlink(checkout(), dir.path().join("socket-lessons"));
+    #[cfg(windows)]
+    let linked = std::os::windows::fs::symlink_dir(checkout(), dir.path().join("socket-lessons"));
     let project = dir.path().join("my-homework");
     copy_dir(&template_dir(), &project);
+    if let Err(e) = linked {
+        println!("could not link the kit as socket-lessons/ ({e}): pointing netutil at it instead");
+        let manifest = project.join("Cargo.toml");
+        std::fs::write(&manifest, manifest_with_local_netutil(&read(&manifest))).unwrap();
+    }
+    (dir, project)
+}
+
+fn build_homework() -> Homework {
+    let (dir, project) = copy_template_as_documented();
 
     let plan = plan();
     for (lesson, reason) in &plan.skipped {
@@ -287,17 +333,8 @@ fn build_homework() -> Homework {
             .expect("copy a lesson");
     }
 
-    let manifest = project.join("Cargo.toml");
-    std::fs::write(&manifest, manifest_with_local_netutil(&read(&manifest))).unwrap();
-    // The workspace's lock file: an offline build then resolves to crates already downloaded.
-    std::fs::copy(checkout().join("Cargo.lock"), project.join("Cargo.lock")).unwrap();
-
-    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("homework-target");
-    let mut build = Command::new(env!("CARGO"));
-    build
-        .args(["build", "--offline", "--bins"])
-        .current_dir(&project)
-        .env("CARGO_TARGET_DIR", &target);
+    let target = homework_target();
+    let mut build = cargo_without_network(&project, &["build", "--locked", "--bins"]);
     if !plan.features.is_empty() {
         let list: Vec<&str> = plan.features.iter().map(String::as_str).collect();
         build.args(["--features", &list.join(",")]);
@@ -305,7 +342,8 @@ fn build_homework() -> Homework {
     let built = run_with_input(build, b"", BUILD_TIMEOUT);
     assert!(
         built.status.success(),
-        "the homework project does not build with the lessons copied unchanged:\n{}",
+        "the homework project does not build, with no network and its Cargo.lock, with the \
+         lessons copied unchanged:\n{}",
         built.stderr
     );
     let warnings: Vec<&str> = built
@@ -485,4 +523,58 @@ fn the_template_readmes_warn_against_cargo_add_netutil() {
             "docs/homework/{readme} must show how to run a copied lesson"
         );
     }
+}
+
+#[test]
+fn the_template_runs_as_copied_with_no_edit_and_no_network() {
+    // Exactly the README's first commands: cp -r ... my-homework && cd my-homework &&
+    // cargo run --bin hello. No lesson copied, nothing edited, every network request refused.
+    let (_dir, project) = copy_template_as_documented();
+    let lock_before = read(&project.join("Cargo.lock"));
+    let run = run_with_input(
+        cargo_without_network(&project, &["run", "--bin", "hello"]),
+        b"",
+        BUILD_TIMEOUT,
+    );
+    // hello connects to 127.0.0.1:8888: it says where it connected, or why it could not.
+    let ran = run.stdout.contains("connected from")
+        || run.stderr.contains("could not connect to 127.0.0.1:8888");
+    assert!(
+        ran,
+        "`cargo run --bin hello` in a fresh copy of the template did not run hello \
+         (status {:?}):\nstdout:\n{}\nstderr:\n{}",
+        run.status, run.stdout, run.stderr
+    );
+    assert_eq!(
+        read(&project.join("Cargo.lock")),
+        lock_before,
+        "Cargo rewrote the template's Cargo.lock: it is out of date (regenerate it as \
+         docs/homework/README.md says under \"For instructors\")"
+    );
+}
+
+#[test]
+fn the_template_takes_netutil_from_the_kit_next_to_it() {
+    let manifest = read(&template_dir().join("Cargo.toml"));
+    assert!(
+        !manifest.contains("COURSE_REPO_URL"),
+        "docs/homework/Cargo.toml still has a placeholder a student must edit"
+    );
+    let netutil: Vec<&str> = manifest
+        .lines()
+        .filter(|l| l.trim_start().starts_with("netutil") && l.contains('='))
+        .collect();
+    assert_eq!(
+        netutil,
+        ["netutil = { path = \"../socket-lessons/crates/netutil\" }"],
+        "docs/homework/Cargo.toml must take netutil from the kit next to the copy"
+    );
+    assert!(
+        manifest.contains("# netutil = { git = "),
+        "docs/homework/Cargo.toml must keep the git form as the commented alternative"
+    );
+    assert!(
+        template_dir().join("Cargo.lock").exists(),
+        "docs/homework/Cargo.lock must be committed, so Cargo never asks the registry"
+    );
 }
