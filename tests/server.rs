@@ -561,7 +561,7 @@ fn server_05_pauses_instead_of_spinning_when_out_of_file_descriptors() {
 #[cfg(unix)]
 #[test]
 fn netutil_server_pauses_instead_of_spinning_when_out_of_file_descriptors() {
-    // echo_server is built on netutil::server::Server: this checks the library's own loop.
+    // echo_server is built on netutil::server::ThreadPerClient: this checks the library's own loop.
     backs_off_when_out_of_file_descriptors("echo_server", |addr| {
         let mut client = Client::connect(addr);
         assert_eq!(client.ask(b"back\n"), b"back\n");
