@@ -130,6 +130,9 @@ fn sends_get_with_host_and_connection_close() {
 
 #[test]
 fn ipv6_loopback_works_and_gets_a_bracketed_host() {
+    if !support::has_ipv6_loopback("ipv6_loopback_works_and_gets_a_bracketed_host") {
+        return;
+    }
     let (sent, requests) = mpsc::channel();
     let address = serve_on("[::1]:0", move |stream, request| {
         let _ = sent.send(request);
@@ -399,12 +402,12 @@ fn connection_refused_names_the_connect_step() {
 
 #[test]
 fn an_unknown_host_is_a_resolve_error() {
-    let error = http::get("no-such-host.invalid", 80, "/", &options()).unwrap_err();
+    let error = http::get(support::UNKNOWN_HOST, 80, "/", &options()).unwrap_err();
     assert!(matches!(error, Error::Resolve(_)), "{error:?}");
     assert!(
         error
             .to_string()
-            .starts_with("could not resolve no-such-host.invalid")
+            .starts_with(&format!("could not resolve {}", support::UNKNOWN_HOST))
     );
 }
 
@@ -462,15 +465,13 @@ fn socket_02_resolves_loopback_names() {
 
 #[test]
 fn socket_02_reports_an_unknown_name_in_one_sentence() {
-    let run = run_lesson("socket_02", &["no-such-host.invalid"]);
+    let run = run_lesson("socket_02", &[support::UNKNOWN_HOST]);
     run.assert_clean_failure();
     let mut lines = run.stderr.lines();
-    assert!(
-        lines
-            .next()
-            .unwrap()
-            .starts_with("error: could not resolve no-such-host.invalid: ")
-    );
+    assert!(lines.next().unwrap().starts_with(&format!(
+        "error: could not resolve {}: ",
+        support::UNKNOWN_HOST
+    )));
     assert!(lines.next().unwrap().contains("-- localhost"));
 }
 
@@ -515,11 +516,13 @@ fn socket_03_to_5_say_which_step_failed_offline() {
                 .contains("python3 -m http.server -b 127.0.0.1 8000")
         );
 
-        let run = run_lesson(lesson, &["no-such-host.invalid"]);
+        let run = run_lesson(lesson, &[support::UNKNOWN_HOST]);
         run.assert_clean_failure();
         assert!(
-            run.stderr
-                .starts_with("error: could not resolve no-such-host.invalid: "),
+            run.stderr.starts_with(&format!(
+                "error: could not resolve {}: ",
+                support::UNKNOWN_HOST
+            )),
             "{run:#?}"
         );
         assert!(run.stderr.contains("-- 127.0.0.1 8000"));

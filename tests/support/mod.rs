@@ -24,6 +24,14 @@ use std::time::{Duration, Instant};
 /// How long any lesson may run in a test before it counts as hung.
 pub const LESSON_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// A host name that no resolver can send to a DNS server, for the "unknown name" tests: its
+/// first label is longer than the 63 bytes DNS allows (RFC 1035 §2.3.4), so the resolver
+/// refuses it at once as unknown, online or offline, and no query leaves the machine.
+/// (`no-such-host.invalid` would be asked of the machine's DNS server: RFC 6761 says a
+/// resolver should answer `.invalid` itself, but glibc's does not.)
+pub const UNKNOWN_HOST: &str =
+    "this-name-is-longer-than-the-sixty-three-bytes-a-dns-label-may-hold.invalid";
+
 /// The lessons that need the root package's "many-clients" feature.
 const FEATURE_LESSONS: &[&str] = &["server_06", "server_07"];
 
@@ -437,4 +445,16 @@ pub fn start_tcp_peer(mut command: impl FnMut(u16) -> Command) -> (ChildGuard, u
         }
     }
     panic!("the peer server never listened on a loopback port");
+}
+
+/// Whether this machine has an IPv6 loopback (`::1`). One without it (IPv6 turned off, a
+/// container without IPv6) cannot run the IPv6 tests: they print why and check nothing there.
+pub fn has_ipv6_loopback(test: &str) -> bool {
+    match std::net::TcpListener::bind("[::1]:0") {
+        Ok(_) => true,
+        Err(error) => {
+            println!("skipped {test}: this machine has no IPv6 loopback ({error})");
+            false
+        }
+    }
 }
