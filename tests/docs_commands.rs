@@ -352,6 +352,16 @@ const RULES: &[(&str, Action)] = &[
         "cargo run --example server_01",
         run(Nothing, shape("server_01", "Socket bind complete", &[])),
     ),
+    // An IPv4-only machine has no ::1 to bind.
+    (
+        "cargo run --example server_01 -- --host ::1",
+        Action::RunIf {
+            probe: "python3 -c 'import socket; socket.create_server((\"::1\", 0), family=socket.AF_INET6)'",
+            missing: "this machine has no IPv6 loopback (::1)",
+            peer: Nothing,
+            expect: Success,
+        },
+    ),
     ("cargo run --example server_01 -- *", run(Nothing, Success)),
     (
         "cargo run --example server_02",
