@@ -170,16 +170,9 @@ impl Client {
                 self.lines.discard(); // after the goodbye, what the client sends is thrown away
             }
             match self.lines.read_from(&mut self.stream, now) {
-                // The client closed its side: a last line without "\n" is answered too.
-                Ok(Received { bytes: 0, .. }) => {
-                    self.read_closed = true;
-                    if self.goodbye_until.is_none() {
-                        if let Some(last) = self.lines.last_line() {
-                            self.outbox.push(&[b"OK...", last], now);
-                        }
-                        log!("{} left after {} lines", self.peer, self.lines.lines());
-                    }
-                }
+                // The client closed its side: the lines still here (a last one without "\n"
+                // too) are answered at the top of the loop, as the outbox has room.
+                Ok(Received { bytes: 0, .. }) => self.read_closed = true,
                 // A short read took all the kernel had: the next bytes, or the end of the stream
                 // if it did not come with this event, come with a new event (see netutil::os).
                 Ok(Received { bytes, room }) if bytes < room && !closing && SHORT_READ_EMPTIES => {
@@ -236,6 +229,11 @@ impl Client {
             let _ = self.stream.shutdown(Shutdown::Write);
         }
         Ok(())
+    }
+
+    /// Whether the client left and every line it sent got its reply out.
+    fn is_done(&self) -> bool {
+        self.read_closed && self.lines.is_empty() && self.outbox.is_empty()
     }
 
     /// When the loop must look at this client again if nothing happens before.
@@ -339,10 +337,11 @@ impl Clients {
             Err(error) if client.goodbye_until.is_none() => {
                 log!("{} dropped: {error}", client.peer)
             }
-            Ok(()) if !(client.read_closed && client.outbox.is_empty()) => {
-                return self.deadlines.set(token, client.deadline());
+            Ok(()) if !client.is_done() => return self.deadlines.set(token, client.deadline()),
+            Ok(()) if client.goodbye_until.is_none() => {
+                log!("{} left after {} lines", client.peer, client.lines.lines());
             }
-            _ => {} // done: the client left, and every reply went out
+            _ => {}
         }
         self.by_token.remove(&token);
         self.deadlines.remove(token);

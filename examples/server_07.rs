@@ -166,19 +166,18 @@ async fn talk(mut stream: TcpStream, limits: Limits) -> io::Result<String> {
             reply.extend_from_slice(line);
             send(&mut stream, &reply, limits).await?;
         }
+        // The client closed its side (a read of 0), and a last line without "\n" got its
+        // reply above.
+        if lines.ended() {
+            return Ok(format!("left after {} lines", lines.lines()));
+        }
         let (deadline, limit) = lines.deadline(Instant::now());
         match timeout_at(deadline.into(), stream.read(lines.spare())).await {
             Err(_) => return Ok(over(&mut stream, limit, limits).await),
-            Ok(Ok(0)) => break,
             Ok(Ok(received)) => lines.filled(received, Instant::now()),
             Ok(Err(error)) => return Err(error),
         }
     }
-    // The client closed its side: a last line without "\n" is answered too.
-    if let Some(last) = lines.last_line() {
-        send(&mut stream, &[b"OK...", last].concat(), limits).await?;
-    }
-    Ok(format!("left after {} lines", lines.lines()))
 }
 
 /// Writes `bytes`, giving up if they are not all taken within the idle timeout: the client

@@ -273,19 +273,24 @@ fn survives_a_client_that_resets_mid_line(lesson: &str) {
     assert_eq!(newcomer.ask(b"hi\n"), b"OK...hi\n");
 }
 
-/// A client with a small receive buffer sends 250,000 lines (2 MB) and reads nothing for a
-/// second: the 3.25 MB of replies cannot fit in the socket buffers, so the server must keep
-/// them, wait until the socket is writable again, and stop reading meanwhile. Then the client
-/// reads everything: every reply, in order.
+/// A client with a fixed receive buffer sends 400,000 lines (3.2 MB) and reads nothing for a
+/// second: the 5.2 MB of replies cannot fit in the socket buffers (the server's send buffer
+/// grows to 4 MiB at most, `tcp_wmem`), so the server must keep them, wait until the socket
+/// is writable again, and stop reading meanwhile. Then the client reads everything: every
+/// reply, in order.
 fn delivers_replies_larger_than_the_socket_buffers(lesson: &str) {
     let server = start(lesson, &[]);
     let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-    // Before connecting, so the window the client advertises stays small.
-    socket.set_recv_buffer_size(4096).unwrap();
+    // Before connecting, so the window the client advertises stays fixed. Not smaller than two
+    // segments: loopback's segments are 64 KiB, and a window that can never hold one makes
+    // the sender wait for its zero-window probes, whose interval doubles each time (0.2 s,
+    // 0.4 s, ... up to 2 minutes). A 4 KiB buffer here stalled runs for 10-15 s, and on a busy
+    // machine past the server's 60 s idle timeout: a reset, though the server was right.
+    socket.set_recv_buffer_size(128 * 1024).unwrap();
     socket.connect(&server.addr.into()).unwrap();
     let mut client = Client::over(socket.into());
     let peer = client.local_addr();
-    const LINES: usize = 250_000;
+    const LINES: usize = 400_000;
     let mut writer = client.stream.try_clone().unwrap();
     let sender = thread::spawn(move || {
         let lines: Vec<u8> = (0..LINES)

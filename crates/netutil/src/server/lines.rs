@@ -67,6 +67,8 @@ pub struct LineBuffer {
     last_read_full: bool,
     /// When the unfinished line began: its line timeout runs from here.
     line_started: Option<Instant>,
+    /// The client closed its side: what is left is the last line, "\n" or not.
+    ended: bool,
     /// When the last bytes arrived.
     last_filled: Instant,
     lines: u64,
@@ -94,6 +96,7 @@ impl LineBuffer {
             end: 0,
             last_read_full: false,
             line_started: None,
+            ended: false,
             last_filled: now,
             lines: 0,
         }
@@ -123,11 +126,14 @@ impl LineBuffer {
         &mut self.storage[self.end..]
     }
 
-    /// `bytes` were read into [`spare`](LineBuffer::spare) at `now`.
+    /// `bytes` were read into [`spare`](LineBuffer::spare) at `now`. Zero, as for any read,
+    /// means the client closed its side: the lines still here are handed out all the same,
+    /// the last bytes without a "\n" as a last line.
     pub fn filled(&mut self, bytes: usize, now: Instant) {
         let room = self.storage.len() - self.end;
         let bytes = bytes.min(room);
         if bytes == 0 {
+            self.ended = true;
             return;
         }
         if self.start == self.end {
@@ -149,8 +155,10 @@ impl LineBuffer {
         Ok(Received { bytes, room })
     }
 
-    /// The next whole line, "\n" included, or `None` until more bytes arrive; or
-    /// [`Limit::TooLong`] when the line is longer than the limit allows.
+    /// The next whole line, "\n" included, or `None` until more bytes arrive (or, once the
+    /// client closed its side, when every line was handed out); or [`Limit::TooLong`] when
+    /// the line is longer than the limit allows. After the end of the stream the last bytes
+    /// without a "\n" come out as a last line too.
     pub fn next_line(&mut self) -> Option<Result<&[u8], Limit>> {
         match self.find_line()? {
             Ok(line) => Some(Ok(&self.storage[line])),
@@ -158,11 +166,14 @@ impl LineBuffer {
         }
     }
 
-    /// After the client closed its side: the last bytes it sent without a "\n", if any (a
-    /// last line is answered too).
-    pub fn last_line(&mut self) -> Option<&[u8]> {
-        let line = self.take_rest()?;
-        Some(&self.storage[line])
+    /// Whether the client closed its side (a read of zero bytes).
+    pub fn ended(&self) -> bool {
+        self.ended
+    }
+
+    /// Whether every byte read was handed out.
+    pub fn is_empty(&self) -> bool {
+        self.start == self.end
     }
 
     /// When the client is over a limit if the server starts waiting for it `now` and nothing
@@ -200,7 +211,10 @@ impl LineBuffer {
         let max_line = self.limits.max_line;
         let Some(at) = memchr::memchr(b'\n', &self.storage[self.scanned..self.end]) else {
             self.scanned = self.end;
-            return (self.end - self.start > max_line).then_some(Err(Limit::TooLong));
+            if self.end - self.start > max_line {
+                return Some(Err(Limit::TooLong));
+            }
+            return self.take_rest().map(Ok);
         };
         let line = self.start..self.scanned + at + 1;
         if line.len() - 1 > max_line {
@@ -213,8 +227,9 @@ impl LineBuffer {
         Some(Ok(line))
     }
 
+    /// After the end of the stream, the bytes after the last "\n" as a last line.
     fn take_rest(&mut self) -> Option<Range<usize>> {
-        if self.start == self.end {
+        if !self.ended || self.start == self.end {
             return None;
         }
         let rest = self.start..self.end;
@@ -267,7 +282,6 @@ pub enum Next<'a> {
 pub struct LineReader<'s> {
     stream: &'s TcpStream,
     buffer: LineBuffer,
-    closed: bool,
 }
 
 impl<'s> LineReader<'s> {
@@ -276,7 +290,6 @@ impl<'s> LineReader<'s> {
         LineReader {
             stream,
             buffer: LineBuffer::new(limits, Instant::now()),
-            closed: false,
         }
     }
 
@@ -286,7 +299,7 @@ impl<'s> LineReader<'s> {
             match self.buffer.find_line() {
                 Some(Ok(line)) => return Ok(Next::Line(&self.buffer.storage[line])),
                 Some(Err(limit)) => return Ok(Next::Over(limit)),
-                None if self.closed => return Ok(Next::Closed),
+                None if self.buffer.ended => return Ok(Next::Closed),
                 None => {}
             }
             // Wait no longer than what is left of the limit that runs now.
@@ -298,12 +311,6 @@ impl<'s> LineReader<'s> {
             }
             self.stream.set_read_timeout(Some(wait))?;
             match self.buffer.read_from(self.stream, Instant::now()) {
-                Ok(received) if received.bytes == 0 => {
-                    self.closed = true;
-                    if let Some(last) = self.buffer.take_rest() {
-                        return Ok(Next::Line(&self.buffer.storage[last]));
-                    }
-                }
                 Ok(_) => {}
                 Err(error) if is_timeout(&error) => return Ok(Next::Over(limit)),
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => {}

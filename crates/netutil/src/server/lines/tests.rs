@@ -29,9 +29,11 @@ fn cut(input: &[u8], piece: usize, max_line: usize) -> (Vec<Vec<u8>>, Option<Lim
             }
         }
     }
-    if let Some(last) = buffer.last_line() {
-        lines.push(last.to_vec());
+    buffer.filled(0, now); // the end of the stream
+    while let Some(line) = buffer.next_line() {
+        lines.push(line.expect("within the limit").to_vec());
     }
+    assert!(buffer.ended() && buffer.is_empty());
     (lines, None)
 }
 
@@ -126,4 +128,19 @@ fn the_clocks_follow_the_lines() {
 fn an_idle_client_costs_no_buffer() {
     let buffer = LineBuffer::new(limits(4096), Instant::now());
     assert_eq!(buffer.storage.capacity(), 0);
+}
+
+#[test]
+fn lines_left_when_the_stream_ends_still_come_out_one_by_one() {
+    let now = Instant::now();
+    let mut buffer = LineBuffer::new(limits(4096), now);
+    buffer.read_from(&b"one\ntwo\nlast"[..], now).unwrap();
+    assert_eq!(buffer.next_line(), Some(Ok(&b"one\n"[..])));
+    // A server that stops taking lines here (its replies wait) reads the end meanwhile.
+    assert_eq!(buffer.read_from(&b""[..], now).unwrap().bytes, 0);
+    assert!(buffer.ended() && !buffer.is_empty());
+    assert_eq!(buffer.next_line(), Some(Ok(&b"two\n"[..])));
+    assert_eq!(buffer.next_line(), Some(Ok(&b"last"[..])));
+    assert_eq!(buffer.next_line(), None);
+    assert_eq!(buffer.lines(), 3);
 }
