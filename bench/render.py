@@ -11,6 +11,8 @@ import json
 import os
 import sys
 
+import render_es
+
 SERVERS = ["echo_server", "server_05", "server_06", "server_07", "socat", "python", "tokio"]
 LABEL = {
     "echo_server": "echo_server",
@@ -596,9 +598,25 @@ def main():
     if os.path.exists(analysis):
         with open(analysis) as f:
             out.append(f.read().rstrip() + "\n")
+    english = "\n".join(out) + "\n"
     with open(os.path.join(args.docs, "performance.md"), "w") as f:
-        f.write("\n".join(out) + "\n")
+        f.write(english)
     svg_chart(r, os.path.join(args.docs, "performance.svg"))
+    # The same report in Spanish (bench/render_es.py), next to the Spanish notes.
+    analysis_es = os.path.join(os.path.dirname(os.path.abspath(__file__)), "analysis.es.md")
+    prose_es = None
+    if os.path.exists(analysis_es):
+        with open(analysis_es) as f:
+            prose_es = f.read()
+    else:
+        print("render.py: no bench/analysis.es.md: the Spanish report has no profiling notes",
+              file=sys.stderr)
+    spanish = render_es.to_spanish(english, prose_es)
+    for line in render_es.untranslated(spanish):
+        print(f"render.py: not translated in docs/es/rendimiento.md: {line[:120]}", file=sys.stderr)
+    if os.path.isdir(os.path.join(args.docs, "es")):
+        with open(os.path.join(args.docs, "es", "rendimiento.md"), "w") as f:
+            f.write(spanish)
 
 
 if __name__ == "__main__":

@@ -183,7 +183,7 @@ fn spanish_pages() -> Vec<PathBuf> {
         .map(|e| e.expect("dir entry").path())
         .filter(|p| p.extension().is_some_and(|e| e == "md"))
         .collect();
-    for sub in ["docs/es/instructores"] {
+    for sub in ["docs/es/instructores", "docs/es/programas"] {
         if let Ok(dir) = fs::read_dir(root().join(sub)) {
             pages.extend(
                 dir.map(|e| e.expect("dir entry").path())
