@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::is_timeout;
 
-/// The limits a [`ThreadPerClient`] puts on each connection.
+/// The limits a [`ThreadPerClient`](super::ThreadPerClient) puts on each connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct ConnectionLimits {
     pub(super) idle_timeout: Option<Duration>,
@@ -99,7 +99,7 @@ impl fmt::Display for StoppedReading {
 
 impl Error for StoppedReading {}
 
-/// A client's connection as a [`ThreadPerClient`] hands it to the handler. Read and write through
+/// A client's connection as a [`ThreadPerClient`](super::ThreadPerClient) hands it to the handler. Read and write through
 /// it (`&Connection` implements [`Read`] and [`Write`]): each read or write fails with a
 /// timeout (see [`is_timeout`]) after the idle timeout of silence, and with [`TooSlow`] when a
 /// window ends with fewer bytes moved than the minimum rate.
