@@ -4,9 +4,10 @@
 
 mod support;
 
-use std::path::PathBuf;
-use std::process::Command;
-use std::time::Duration;
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 
 use coursecheck::{Lang, Lesson, Options, Report};
 use support::{TempDir, lesson_path, require_program, workspace_binary};
@@ -27,6 +28,12 @@ fn kit(name: &str, args: &[&str]) -> Vec<String> {
 
 fn assert_passes(report: &Report) {
     assert!(report.passed, "{}", report.to_table(Lang::En));
+    let ids: Vec<&str> = report.checks.iter().map(|check| check.id).collect();
+    assert_eq!(
+        ids,
+        report.lesson.check_ids(),
+        "checks out of the lesson's order"
+    );
 }
 
 /// Asserts that the report failed exactly `expected` checks.
@@ -271,6 +278,394 @@ fn grade_writes_one_row_per_submission() {
         .expect("the CSV summary");
     assert_eq!(written.lines().count(), 4, "{written}");
     assert!(class.path().join("coursecheck-server_04.md").exists());
+}
+
+/// A class folder: each `(name, check.cmd line)` becomes a submission; `None` leaves the
+/// folder without a check.cmd.
+fn class(label: &str, submissions: &[(&str, Option<String>)]) -> TempDir {
+    let class = TempDir::new(label);
+    for (name, command) in submissions {
+        let folder = class.path().join(name);
+        std::fs::create_dir(&folder).expect("a submission folder");
+        if let Some(command) = command {
+            std::fs::write(folder.join("check.cmd"), format!("{command}\n")).expect("check.cmd");
+        }
+    }
+    class
+}
+
+/// The check.cmd line that runs kit lesson `name` as a server on `{port}`.
+fn kit_server_line(name: &str) -> String {
+    format!("\"{}\" --port {{port}}", lesson_path(name).display())
+}
+
+fn coursecheck_binary() -> Command {
+    let mut command = Command::new(workspace_binary("coursecheck", "coursecheck"));
+    command
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .env("LANG", "C");
+    command
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn grade_json_prints_the_class_as_json() {
+    let class = class(
+        "coursecheck-grade-json",
+        &[("ana", Some(kit_server_line("server_03"))), ("beto", None)],
+    );
+    let output = coursecheck_binary()
+        .args(["grade", "server_03", "--json"])
+        .arg(class.path())
+        .output()
+        .expect("run coursecheck grade");
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let json: coursecheck::serde_json::Value =
+        coursecheck::serde_json::from_slice(&output.stdout).expect("stdout is JSON, not Markdown");
+    assert_eq!(json["lesson"], "server_03");
+    assert!(json["seconds"].as_f64().is_some(), "{json:#}");
+    let submissions = json["submissions"].as_array().expect("a list");
+    assert_eq!(submissions.len(), 2, "{json:#}");
+    assert_eq!(submissions[0]["name"], "ana");
+    assert_eq!(submissions[0]["passed"], 2);
+    assert_eq!(submissions[0]["report"]["passed"], true);
+    assert_eq!(submissions[1]["name"], "beto");
+    assert_eq!(submissions[1]["passed"], 0);
+    assert!(
+        submissions[1]["error"]
+            .as_str()
+            .is_some_and(|error| error.contains("check.cmd")),
+        "{json:#}"
+    );
+}
+
+#[test]
+fn grade_creates_the_output_folder_and_writes_every_format() {
+    let class = class(
+        "coursecheck-grade-out",
+        &[
+            ("ana", Some(kit_server_line("server_03"))),
+            ("beto", Some(kit_server_line("server_04"))),
+        ],
+    );
+    let results = TempDir::new("coursecheck-grade-results");
+    let out = results.path().join("server_03/today");
+    let output = coursecheck_binary()
+        .args(["grade", "server_03", "--points", "5", "--out"])
+        .arg(&out)
+        .arg(class.path())
+        .output()
+        .expect("run coursecheck grade");
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let read = |name: &str| {
+        std::fs::read_to_string(out.join(name)).unwrap_or_else(|error| panic!("{name}: {error}"))
+    };
+    assert_eq!(
+        read("coursecheck-server_03.csv"),
+        "submission,reply,binary,passed,total\nana,pass,pass,2,2\nbeto,fail,fail,0,2\n"
+    );
+    // Moodle: one row per student, the grade out of --points, the first problem as feedback.
+    let moodle = read("coursecheck-server_03-moodle.csv");
+    let rows: Vec<&str> = moodle.lines().collect();
+    assert_eq!(
+        rows[0],
+        "student,coursecheck server_03,coursecheck server_03 feedback"
+    );
+    assert_eq!(rows[1], "ana,5,2/2 checks passed.");
+    assert!(
+        rows[2].starts_with("beto,0,\"0/2 checks passed. First problem: reply: "),
+        "{moodle}"
+    );
+    let junit = read("coursecheck-server_03.junit.xml");
+    assert!(junit.starts_with("<?xml"), "{junit}");
+    assert_eq!(junit.matches("<testcase ").count(), 4, "{junit}");
+    assert_eq!(junit.matches("<failure ").count(), 2, "{junit}");
+    assert!(junit.contains("<testsuite name=\"ana\""), "{junit}");
+    let json: coursecheck::serde_json::Value =
+        coursecheck::serde_json::from_str(&read("coursecheck-server_03.json")).expect("JSON");
+    assert_eq!(json["submissions"][1]["name"], "beto");
+    assert!(read("coursecheck-server_03.md").contains("| ana | ✅ | ✅ | 2/2 |"));
+    // The summary says how long grading took.
+    let stdout = text(&output.stdout);
+    assert!(stdout.contains("Graded 2 submission(s) in "), "{stdout}");
+}
+
+#[test]
+fn grade_reports_an_output_folder_it_cannot_create_before_running_anything() {
+    let class = class(
+        "coursecheck-grade-no-out",
+        &[("ana", Some("sh -c 'touch ran; sleep 1'".to_owned()))],
+    );
+    let blocker = class.file("not-a-folder", b"a file where a folder should go");
+    let started = Instant::now();
+    let output = coursecheck_binary()
+        .args(["grade", "server_03", "--out"])
+        .arg(blocker.join("results"))
+        .arg(class.path())
+        .output()
+        .expect("run coursecheck grade");
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("cannot create the output folder") && stderr.contains("Nothing was graded"),
+        "{stderr}"
+    );
+    assert!(
+        !class.path().join("ana/ran").exists(),
+        "a submission ran although its results could not be written"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5), "{output:?}");
+}
+
+#[test]
+fn grade_prints_the_table_even_when_a_file_cannot_be_written() {
+    let class = class(
+        "coursecheck-grade-write-fails",
+        &[("ana", Some(kit_server_line("server_03")))],
+    );
+    // A folder where the Markdown file must go: that one write fails, the others must not.
+    std::fs::create_dir(class.path().join("coursecheck-server_03.md")).expect("a folder");
+    let output = coursecheck_binary()
+        .args(["grade", "server_03"])
+        .arg(class.path())
+        .output()
+        .expect("run coursecheck grade");
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stdout = text(&output.stdout);
+    assert!(stdout.contains("| ana | ✅ | ✅ | 2/2 |"), "{stdout}");
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("could not write") && stderr.contains("coursecheck-server_03.md"),
+        "{stderr}"
+    );
+    assert!(class.path().join("coursecheck-server_03.csv").is_file());
+}
+
+#[test]
+fn grade_with_a_missing_submissions_folder_fails_with_a_sentence() {
+    let class = TempDir::new("coursecheck-grade-missing");
+    let output = coursecheck_binary()
+        .args(["grade", "server_03", "--out"])
+        .arg(class.path())
+        .arg(class.path().join("no-such-folder"))
+        .output()
+        .expect("run coursecheck grade");
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert!(
+        text(&output.stderr).contains("cannot read the submissions folder"),
+        "{output:?}"
+    );
+}
+
+#[test]
+fn a_relative_program_path_works_from_the_folder_coursecheck_runs_in() {
+    // A student's own folder, far from the kit, with their program in it.
+    let student = TempDir::new("coursecheck-student");
+    let program = format!("my_server{}", std::env::consts::EXE_SUFFIX);
+    std::fs::copy(lesson_path("server_03"), student.path().join(&program)).expect("copy");
+    let output = coursecheck_binary()
+        .current_dir(student.path())
+        .args(["server_03", "--"])
+        .arg(format!("./{program}"))
+        .args(["--port", "{port}"])
+        .output()
+        .expect("run coursecheck");
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert!(
+        text(&output.stdout).contains("2/2 checks passed"),
+        "{output:?}"
+    );
+}
+
+/// Grades `class` with `jobs` at a time; the summary and how long it took.
+fn graded(class: &Path, jobs: usize, options: &Options) -> coursecheck::grade::Summary {
+    let jobs = NonZeroUsize::new(jobs).expect("at least one job");
+    coursecheck::grade::grade_in_parallel(Lesson::Server04, class, options, jobs, |_| {})
+        .expect("grade")
+}
+
+/// One check's id, whether it passed, and its sentence.
+type Verdict = (String, bool, String);
+
+/// `text` with every loopback port written as PORT: each run picks its own free ports.
+fn without_ports(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("127.0.0.1:") {
+        let (before, after) = rest.split_at(at + "127.0.0.1:".len());
+        out.push_str(before);
+        out.push_str("PORT");
+        rest = after.trim_start_matches(|c: char| c.is_ascii_digit());
+    }
+    out.push_str(rest);
+    out
+}
+
+/// What a summary says about each submission, without how long each check took or which
+/// free port it happened to get.
+fn verdicts(summary: &coursecheck::grade::Summary) -> Vec<(String, Vec<Verdict>)> {
+    summary
+        .submissions
+        .iter()
+        .map(|submission| {
+            let checks = match &submission.report {
+                Ok(report) => report
+                    .checks
+                    .iter()
+                    .map(|check| {
+                        let detail = without_ports(&check.detail);
+                        (check.id.to_owned(), check.passed, detail)
+                    })
+                    .collect(),
+                Err(error) => vec![("error".to_owned(), false, error.clone())],
+            };
+            (submission.name.clone(), checks)
+        })
+        .collect()
+}
+
+#[test]
+fn jobs_4_and_jobs_1_give_identical_reports() {
+    let never_listens = "sleep 60".to_owned();
+    let class = class(
+        "coursecheck-grade-jobs",
+        &[
+            ("ana", Some(kit_server_line("server_04"))),
+            ("beto", Some(kit_server_line("server_03"))),
+            ("carla", None),
+            ("dario", Some(never_listens.clone())),
+            ("elena", Some(kit_server_line("server_04"))),
+            ("fabio", Some(never_listens)),
+            ("gina", Some(kit_server_line("server_05"))),
+        ],
+    );
+    let options = Options {
+        timeout: Duration::from_secs(3),
+        ..Options::default()
+    };
+    let one = graded(class.path(), 1, &options);
+    let four = graded(class.path(), 4, &options);
+    eprintln!(
+        "wall time: --jobs 1 took {:.1} s, --jobs 4 took {:.1} s",
+        one.elapsed.as_secs_f64(),
+        four.elapsed.as_secs_f64()
+    );
+    assert_eq!(verdicts(&one), verdicts(&four));
+    assert_eq!(one.to_csv(), four.to_csv());
+    assert_eq!(
+        one.to_csv().lines().nth(1),
+        Some("ana,pass,pass,pass,pass,pass,5,5")
+    );
+    assert!(
+        one.to_csv()
+            .contains("\ndario,fail,fail,fail,fail,fail,0,5\n")
+    );
+    // The two programs that never listen wait out every check's 3 s: run side by side,
+    // their 15 s each overlap instead of adding up.
+    assert!(
+        four.elapsed.as_secs_f64() < one.elapsed.as_secs_f64() * 0.75,
+        "--jobs 4 ({:?}) was not faster than --jobs 1 ({:?})",
+        four.elapsed,
+        one.elapsed
+    );
+}
+
+fn check_with(args: &[&str], lesson_name: &str) -> Output {
+    coursecheck_binary()
+        .args(args)
+        .arg("--")
+        .arg(lesson_path(lesson_name))
+        .args(["--port", "{port}"])
+        .output()
+        .expect("run coursecheck")
+}
+
+#[test]
+fn gradescope_results_have_a_test_per_check_and_the_score() {
+    let output = check_with(
+        &["server_04", "--format", "gradescope", "--points", "10"],
+        "server_03",
+    );
+    // server_03 answers without "OK..." and serves one client: server_04's checks fail.
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let results: coursecheck::serde_json::Value =
+        coursecheck::serde_json::from_slice(&output.stdout).expect("results.json");
+    let tests = results["tests"].as_array().expect("tests");
+    assert_eq!(tests.len(), 5, "{results:#}");
+    let mut sum = 0.0;
+    for test in tests {
+        assert!(
+            test["name"].as_str().is_some_and(|n| !n.is_empty()),
+            "{test}"
+        );
+        assert_eq!(test["max_score"], 2.0, "{test}");
+        let score = test["score"].as_f64().expect("a score");
+        assert!(score == 0.0 || score == 2.0, "{test}");
+        assert!(
+            test["output"].as_str().is_some_and(|o| !o.is_empty()),
+            "{test}"
+        );
+        sum += score;
+    }
+    assert_eq!(results["score"].as_f64(), Some(sum), "{results:#}");
+    assert!(sum < 10.0, "{results:#}");
+
+    let passing = check_with(&["server_03", "--format", "gradescope"], "server_03");
+    let results: coursecheck::serde_json::Value =
+        coursecheck::serde_json::from_slice(&passing.stdout).expect("results.json");
+    assert_eq!(results["score"], 2.0, "{results:#}");
+}
+
+#[test]
+fn junit_report_has_a_failure_per_failed_check() {
+    let output = check_with(&["server_04", "--format", "junit"], "server_03");
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let xml = text(&output.stdout);
+    assert_eq!(xml.matches("<testcase ").count(), 5, "{xml}");
+    let failures = xml.matches("<failure ").count();
+    assert!((1..=5).contains(&failures), "{xml}");
+    assert!(xml.contains("name=\"one_after_another\""), "{xml}");
+}
+
+#[test]
+fn only_runs_the_named_checks_and_an_unknown_id_is_a_usage_error() {
+    let output = check_with(&["server_04", "--json", "--only", "binary"], "server_04");
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let json: coursecheck::serde_json::Value =
+        coursecheck::serde_json::from_slice(&output.stdout).expect("JSON");
+    let ids: Vec<&str> = json["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .map(|check| check["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["binary"]);
+
+    let unknown = check_with(&["server_04", "--only", "binray"], "server_04");
+    assert_eq!(unknown.status.code(), Some(2), "{unknown:?}");
+    let stderr = text(&unknown.stderr);
+    assert!(
+        stderr.contains("server_04 has no check binray") && stderr.contains("binary"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_spanish_report_says_exit_codes_in_spanish() {
+    let command = kit("socket_05", &["{host}", "{port}"]);
+    let options = Options {
+        timeout: Duration::from_secs(5),
+        lang: Lang::Es,
+        ..Options::default()
+    };
+    let report = coursecheck::check(Lesson::Server03, &command, &options);
+    let detail = &report.check("reply").expect("the reply check").detail;
+    assert!(detail.contains("(código de salida "), "{detail}");
+    assert!(!detail.contains("exit status"), "{detail}");
 }
 
 // ------------------------------------------------------------- Python answers (fixtures)

@@ -11,13 +11,31 @@ use std::time::{Duration, Instant, SystemTime};
 
 use netutil::ntp::{Header, Leap, Mode, Timestamp};
 
-use crate::program::{HOST, Program};
+use crate::lessons::Check;
+use crate::program::{HOST, Program, describe_status};
 use crate::wire::is_timeout;
 use crate::{CheckResult, Lang, Options, Outcome, result, show, times_in, tr};
 
-pub(crate) const SNTP: &[&str] = &["request", "time", "no_reply"];
-pub(crate) const HTTP: &[&str] = &["request", "content_length", "chunked", "close_delimited"];
-pub(crate) const ECHO_CLIENT: &[&str] = &["sends", "echo"];
+/// The checks of an SNTP client lesson, in the order they are reported.
+pub(crate) struct SntpChecks {
+    pub(crate) request: Check,
+    pub(crate) time: Check,
+    pub(crate) no_reply: Check,
+}
+
+/// The checks of an HTTP client lesson, in the order they are reported.
+pub(crate) struct HttpChecks {
+    pub(crate) request: Check,
+    pub(crate) content_length: Check,
+    pub(crate) chunked: Check,
+    pub(crate) close_delimited: Check,
+}
+
+/// The checks of an echo client lesson, in the order they are reported.
+pub(crate) struct EchoClientChecks {
+    pub(crate) sends: Check,
+    pub(crate) echo: Check,
+}
 
 /// The checker's SNTP server runs this far ahead of the real clock: 1 h 23 min 20 s, not a
 /// whole number of hours, so no time-zone mix-up can land on it by chance.
@@ -55,8 +73,7 @@ fn run_client<T: Send + 'static>(
     let peer_stop = stop.clone();
     let peer = thread::spawn(move || peer(peer_stop));
     let started = SystemTime::now();
-    let mut program = match Program::start(command, port, options.workdir.as_deref(), options.lang)
-    {
+    let mut program = match Program::start(command, port, options, options.lang) {
         Ok(program) => program,
         Err(error) => {
             stop.store(true, Ordering::SeqCst);
@@ -74,7 +91,13 @@ fn run_client<T: Send + 'static>(
     stop.store(true, Ordering::SeqCst);
     let log = peer
         .join()
-        .map_err(|_| "the checker's peer panicked".to_owned())?;
+        .map_err(|_| {
+            tr!(
+                options.lang,
+                "The checker's own peer failed (a bug in coursecheck, not in the program): please report it.",
+                "El par del propio verificador falló (un error de coursecheck, no del programa): por favor, repórtalo.",
+            )
+        })?;
     Ok((
         log,
         Finished {
@@ -93,14 +116,14 @@ fn bad_ending(finished: &Finished, limit: Duration, lang: Lang) -> Option<String
         None => Some(tr!(
             lang,
             "The program did not finish within {} s; it was stopped. A client must stop reading once it has the whole answer, and give up after a timeout.",
-            "El programa no terminó en {} s; se detuvo. Un cliente debe dejar de leer cuando tiene la respuesta completa, y rendirse después de un tiempo límite.",
+            "El programa no terminó en {} s; el verificador lo detuvo. Un cliente debe dejar de leer cuando tiene la respuesta completa, y desistir cuando se agote el tiempo de espera.",
             limit.as_secs()
         )),
         Some(status) if !status.success() => Some(tr!(
             lang,
-            "The program ended with {} where it should have succeeded.",
-            "El programa terminó con {} cuando debía terminar bien.",
-            status
+            "The program ended with {} where it should have succeeded (exit code 0).",
+            "El programa terminó con {} cuando debía terminar con éxito (código 0).",
+            describe_status(status, lang)
         )),
         Some(_) => None,
     }
@@ -173,37 +196,29 @@ fn distance(a: SystemTime, b: SystemTime) -> Duration {
     a.duration_since(b).unwrap_or_else(|error| error.duration())
 }
 
-pub(crate) fn run_sntp(command: &[String], options: &Options) -> Vec<CheckResult> {
+pub(crate) fn run_sntp(
+    checks: &SntpChecks,
+    command: &[String],
+    options: &Options,
+) -> Vec<CheckResult> {
     let lang = options.lang;
     let started = Instant::now();
     let mut results = Vec::new();
-    let request_title = lang
-        .pick(
-            "sends a 48-byte SNTP request in client mode (3)",
-            "envía una petición SNTP de 48 bytes en modo cliente (3)",
-        )
-        .to_owned();
-    let time_title = lang
-        .pick(
-            "prints the server's transmit time (words 10–11)",
-            "imprime la hora de transmisión del servidor (palabras 10–11)",
-        )
-        .to_owned();
     match sntp_run(command, options, true, options.timeout) {
         Err(error) => {
             results.push(result(
-                "request",
-                request_title,
+                checks.request,
+                lang,
                 started,
                 Err(error.clone()),
                 Vec::new(),
             ));
-            results.push(result("time", time_title, started, Err(error), Vec::new()));
+            results.push(result(checks.time, lang, started, Err(error), Vec::new()));
         }
         Ok((log, finished)) => {
             results.push(result(
-                "request",
-                request_title,
+                checks.request,
+                lang,
                 started,
                 sntp_request(&log, lang),
                 finished.tail.clone(),
@@ -213,8 +228,8 @@ pub(crate) fn run_sntp(command: &[String], options: &Options) -> Vec<CheckResult
                 None => sntp_time(&log, &finished, lang),
             };
             results.push(result(
-                "time",
-                time_title,
+                checks.time,
+                lang,
                 started,
                 outcome,
                 finished.tail.clone(),
@@ -223,38 +238,32 @@ pub(crate) fn run_sntp(command: &[String], options: &Options) -> Vec<CheckResult
     }
 
     let started = Instant::now();
-    let title = lang
-        .pick(
-            "gives up with an error when no reply comes",
-            "se rinde con un error cuando no llega respuesta",
-        )
-        .to_owned();
     let outcome = sntp_run(command, options, false, NO_REPLY_LIMIT).map(|(_, finished)| {
         let outcome = match finished.status {
             None => Err(tr!(
                 lang,
                 "The server never answered and the program was still waiting after {} s: UDP never reports a lost datagram, so set a timeout on the receive.",
-                "El servidor nunca respondió y el programa seguía esperando después de {} s: UDP nunca avisa que se perdió un datagrama, así que pon un tiempo límite a la recepción.",
+                "El servidor nunca respondió y el programa seguía esperando después de {} s: UDP nunca avisa que se perdió un datagrama, así que pon un tiempo de espera a la recepción.",
                 NO_REPLY_LIMIT.as_secs()
             )),
             Some(status) if status.success() => Err(tr!(
                 lang,
                 "The server never answered, yet the program ended with status 0: a failure must end with a non-zero status.",
-                "El servidor nunca respondió, y aun así el programa terminó con estado 0: una falla debe terminar con un estado distinto de cero.",
+                "El servidor nunca respondió, y aun así el programa terminó con código de salida 0: una falla debe terminar con un código de salida distinto de cero.",
             )),
             Some(status) => Ok(tr!(
                 lang,
-                "The server never answered; the program gave up after {:.1} s with {}.",
-                "El servidor nunca respondió; el programa se rindió después de {:.1} s con {}.",
-                distance(finished.ended, finished.started).as_secs_f64(),
-                status
+                "The server never answered; the program gave up after {} s with {}.",
+                "El servidor nunca respondió; el programa desistió después de {} s con {}.",
+                crate::seconds(distance(finished.ended, finished.started), lang),
+                describe_status(status, lang)
             )),
         };
         (outcome, finished.tail)
     });
     results.push(match outcome {
-        Ok((outcome, tail)) => result("no_reply", title, started, outcome, tail),
-        Err(error) => result("no_reply", title, started, Err(error), Vec::new()),
+        Ok((outcome, tail)) => result(checks.no_reply, lang, started, outcome, tail),
+        Err(error) => result(checks.no_reply, lang, started, Err(error), Vec::new()),
     });
     results
 }
@@ -275,7 +284,7 @@ fn sntp_request(log: &SntpLog, lang: Lang) -> Outcome {
         Some((len, mode)) => Err(tr!(
             lang,
             "Expected 48 bytes starting with 0x1b (version 3, mode 3: client); got {} bytes, mode {}.",
-            "Se esperaban 48 bytes que empiecen con 0x1b (versión 3, modo 3: cliente); llegaron {} bytes, modo {}.",
+            "Se esperaban 48 bytes que empezaran por 0x1b (versión 3, modo 3: cliente); llegaron {} bytes, modo {}.",
             len,
             mode.map(|mode| mode.to_string())
                 .unwrap_or_else(|| "?".to_owned())
@@ -299,7 +308,7 @@ fn sntp_time(log: &SntpLog, finished: &Finished, lang: Lang) -> Outcome {
         return Err(tr!(
             lang,
             "Expected the server's time, {} (local), in the output; found no time in a form the checker reads (ctime like Python's time.ctime, ISO 8601, or Unix seconds).",
-            "Se esperaba la hora del servidor, {} (local), en la salida; no se encontró ninguna hora en una forma que el verificador lea (ctime como time.ctime de Python, ISO 8601 o segundos Unix).",
+            "Se esperaba la hora del servidor, {} (local), en la salida; no se encontró ninguna hora en un formato que el verificador reconozca (ctime como time.ctime de Python, ISO 8601 o segundos Unix).",
             expected
         ));
     }
@@ -345,7 +354,7 @@ fn sntp_time(log: &SntpLog, finished: &Finished, lang: Lang) -> Outcome {
         tr!(
             lang,
             "Printed {}, a whole number of hours from the server's time {}: a time-zone mix-up? Print local time, or say the zone (ISO 8601 with Z or +hh:mm).",
-            "Imprimió {}, un número exacto de horas lejos de la hora del servidor {}: ¿una confusión de zona horaria? Imprime la hora local, o indica la zona (ISO 8601 con Z o +hh:mm).",
+            "Imprimió {}, a un número exacto de horas de la hora del servidor {}: ¿una confusión de zona horaria? Imprime la hora local, o indica la zona (ISO 8601 con Z o +hh:mm).",
             shown,
             expected
         )
@@ -516,27 +525,21 @@ fn http_peer(listener: TcpListener, framing: Framing, stop: Arc<AtomicBool>) -> 
     log
 }
 
-pub(crate) fn run_http(command: &[String], options: &Options) -> Vec<CheckResult> {
+pub(crate) fn run_http(
+    checks: &HttpChecks,
+    command: &[String],
+    options: &Options,
+) -> Vec<CheckResult> {
     let lang = options.lang;
     let mut results = Vec::new();
     let mut request = None;
     for framing in [Framing::ContentLength, Framing::Chunked, Framing::Close] {
         let started = Instant::now();
-        let title = match framing {
-            Framing::ContentLength => lang.pick(
-                "prints the whole body of a Content-Length response sent in pieces",
-                "imprime el cuerpo completo de una respuesta con Content-Length enviada en pedazos",
-            ),
-            Framing::Chunked => lang.pick(
-                "prints the whole body of a chunked response, decoded",
-                "imprime el cuerpo completo de una respuesta chunked, decodificado",
-            ),
-            Framing::Close => lang.pick(
-                "prints the whole body of a response that ends with the close",
-                "imprime el cuerpo completo de una respuesta que termina con el cierre",
-            ),
-        }
-        .to_owned();
+        let check = match framing {
+            Framing::ContentLength => checks.content_length,
+            Framing::Chunked => checks.chunked,
+            Framing::Close => checks.close_delimited,
+        };
         let run = TcpListener::bind((HOST, 0))
             .and_then(|listener| Ok((listener.local_addr()?.port(), listener)))
             .map_err(|error| error.to_string())
@@ -546,9 +549,7 @@ pub(crate) fn run_http(command: &[String], options: &Options) -> Vec<CheckResult
                 })
             });
         match run {
-            Err(error) => {
-                results.push(result(framing.id(), title, started, Err(error), Vec::new()))
-            }
+            Err(error) => results.push(result(check, lang, started, Err(error), Vec::new())),
             Ok((log, finished)) => {
                 if request.is_none() {
                     request = Some((log.request.clone(), finished.tail.clone(), started));
@@ -557,20 +558,20 @@ pub(crate) fn run_http(command: &[String], options: &Options) -> Vec<CheckResult
                     Some(error) => Err(format!("{error} {}", body_seen(framing, &finished, lang))),
                     None => body_check(framing, &finished, lang),
                 };
-                results.push(result(framing.id(), title, started, outcome, finished.tail));
+                results.push(result(check, lang, started, outcome, finished.tail));
             }
         }
     }
-    let title = lang
-        .pick(
-            "sends a GET request with a Host header",
-            "envía una petición GET con el encabezado Host",
-        )
-        .to_owned();
     let (head, tail, started) = request.unwrap_or((None, Vec::new(), Instant::now()));
     results.insert(
         0,
-        result("request", title, started, request_check(head, lang), tail),
+        result(
+            checks.request,
+            lang,
+            started,
+            request_check(head, lang),
+            tail,
+        ),
     );
     results
 }
@@ -602,7 +603,7 @@ fn request_check(head: Option<Vec<u8>>, lang: Lang) -> Outcome {
         return Err(tr!(
             lang,
             "The request head must end with an empty line (\"\\r\\n\\r\\n\"); got {}.",
-            "El encabezado de la petición debe terminar con una línea vacía (\"\\r\\n\\r\\n\"); llegó {}.",
+            "La sección de encabezados de la petición debe terminar con una línea vacía (\"\\r\\n\\r\\n\"); llegó {}.",
             show(&head, 80)
         ));
     }
@@ -753,21 +754,13 @@ fn echo_peer(listener: TcpListener, stop: Arc<AtomicBool>) -> EchoLog {
     log
 }
 
-pub(crate) fn run_echo_client(command: &[String], options: &Options) -> Vec<CheckResult> {
+pub(crate) fn run_echo_client(
+    checks: &EchoClientChecks,
+    command: &[String],
+    options: &Options,
+) -> Vec<CheckResult> {
     let lang = options.lang;
     let started = Instant::now();
-    let sends_title = lang
-        .pick(
-            "connects and sends a message",
-            "se conecta y envía un mensaje",
-        )
-        .to_owned();
-    let echo_title = lang
-        .pick(
-            "reads the whole echo (sent back in small pieces) and prints it",
-            "lee el eco completo (devuelto en pedazos pequeños) y lo imprime",
-        )
-        .to_owned();
     let run = TcpListener::bind((HOST, 0))
         .and_then(|listener| Ok((listener.local_addr()?.port(), listener)))
         .map_err(|error| error.to_string())
@@ -780,14 +773,8 @@ pub(crate) fn run_echo_client(command: &[String], options: &Options) -> Vec<Chec
         Ok(run) => run,
         Err(error) => {
             return vec![
-                result(
-                    "sends",
-                    sends_title,
-                    started,
-                    Err(error.clone()),
-                    Vec::new(),
-                ),
-                result("echo", echo_title, started, Err(error), Vec::new()),
+                result(checks.sends, lang, started, Err(error.clone()), Vec::new()),
+                result(checks.echo, lang, started, Err(error), Vec::new()),
             ];
         }
     };
@@ -840,8 +827,8 @@ pub(crate) fn run_echo_client(command: &[String], options: &Options) -> Vec<Chec
         ))
     };
     vec![
-        result("sends", sends_title, started, sends, finished.tail.clone()),
-        result("echo", echo_title, started, echo, finished.tail),
+        result(checks.sends, lang, started, sends, finished.tail.clone()),
+        result(checks.echo, lang, started, echo, finished.tail),
     ]
 }
 

@@ -3,13 +3,12 @@
 
 use std::io::Read;
 use std::net::{Ipv4Addr, TcpListener};
-use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::{Lang, tr};
+use crate::{Lang, Options, tr};
 
 /// The loopback address every program under test talks to.
 pub(crate) const HOST: Ipv4Addr = Ipv4Addr::LOCALHOST;
@@ -46,6 +45,21 @@ fn kill(child: &mut Child) {
     let _ = child.wait();
 }
 
+/// How a program ended, in the report's language: "exit code 1", "signal 9".
+pub(crate) fn describe_status(status: ExitStatus, lang: Lang) -> String {
+    if let Some(code) = status.code() {
+        return tr!(lang, "exit code {}", "código de salida {}", code);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(signal) = status.signal() {
+            return tr!(lang, "signal {}", "la señal {}", signal);
+        }
+    }
+    status.to_string()
+}
+
 /// A port on 127.0.0.1 that was free a moment ago, for a server under test to bind.
 pub(crate) fn free_tcp_port() -> std::io::Result<u16> {
     Ok(TcpListener::bind((HOST, 0))?.local_addr()?.port())
@@ -65,7 +79,7 @@ impl Program {
     pub(crate) fn start(
         command: &[String],
         port: u16,
-        workdir: Option<&Path>,
+        options: &Options,
         lang: Lang,
     ) -> Result<Program, String> {
         let words: Vec<String> = command
@@ -91,7 +105,7 @@ impl Program {
             // Python buffers stdout in a pipe: without this a student's prints would show up
             // only at exit, and a killed server's never.
             .env("PYTHONUNBUFFERED", "1");
-        if let Some(dir) = workdir {
+        if let Some(dir) = &options.workdir {
             process.current_dir(dir);
         }
         #[cfg(unix)]
