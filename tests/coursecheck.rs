@@ -668,6 +668,31 @@ fn the_spanish_report_says_exit_codes_in_spanish() {
     assert!(!detail.contains("exit status"), "{detail}");
 }
 
+#[test]
+fn the_github_classroom_template_has_a_step_for_every_check() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("docs/homework/.github/workflows/classroom.yml");
+    let workflow = std::fs::read_to_string(&path).expect("the workflow template");
+    let ids = Lesson::Server05.check_ids();
+    for id in &ids {
+        assert!(
+            workflow.contains(&format!("command: coursecheck server_05 --only {id} -- ")),
+            "no step runs {id} in {}",
+            path.display()
+        );
+        let results = format!(
+            "{}_RESULTS: \"${{{{ steps.{id}.outputs.result }}}}\"",
+            id.to_uppercase()
+        );
+        assert!(workflow.contains(&results), "{id}'s result is not reported");
+    }
+    assert!(
+        workflow.contains(&format!("runners: {}\n", ids.join(","))),
+        "the reporter's runners are not the lesson's checks"
+    );
+    assert!(workflow.contains("cargo install --locked --path .course/crates/coursecheck"));
+}
+
 // ------------------------------------------------------------- Python answers (fixtures)
 
 fn fixture(name: &str) -> Vec<String> {

@@ -660,7 +660,7 @@ fn body_check(framing: Framing, finished: &Finished, lang: Lang) -> Outcome {
         return Ok(tr!(
             lang,
             "The body arrived in pieces 60 ms apart; all {} bytes were printed, up to the marker \"END-OF-BODY\".",
-            "El cuerpo llegó en pedazos con 60 ms de separación; se imprimieron los {} bytes, hasta la marca \"END-OF-BODY\".",
+            "El cuerpo llegó en trozos con 60 ms de separación; se imprimieron los {} bytes, hasta la marca \"END-OF-BODY\".",
             body.len()
         ));
     }
@@ -671,7 +671,7 @@ fn body_check(framing: Framing, finished: &Finished, lang: Lang) -> Outcome {
         ),
         Framing::Chunked => lang.pick(
             "decode Transfer-Encoding: chunked (a size line in hex before each chunk, 0 at the end) and print only the data",
-            "decodifica Transfer-Encoding: chunked (una línea con el tamaño en hexadecimal antes de cada pedazo, 0 al final) e imprime solo los datos",
+            "decodifica Transfer-Encoding: chunked (una línea con el tamaño en hexadecimal antes de cada trozo, 0 al final) e imprime solo los datos",
         ),
         Framing::Close => lang.pick(
             "with neither Content-Length nor chunked, the body ends when the server closes: read until recv returns 0 bytes",
@@ -813,7 +813,7 @@ pub(crate) fn run_echo_client(
         Err(tr!(
             lang,
             "The echo of {} came back in {} pieces, but the output does not show all of it, in order: print what you receive.",
-            "El eco de {} volvió en {} pedazos, pero la salida no lo muestra completo y en orden: imprime lo que recibes.",
+            "El eco de {} volvió en {} trozos, pero la salida no lo muestra completo y en orden: imprime lo que recibes.",
             show(&log.received, 50),
             log.pieces
         ))
@@ -821,7 +821,7 @@ pub(crate) fn run_echo_client(
         Ok(tr!(
             lang,
             "The echo came back in {} pieces 60 ms apart; the program read all {} bytes, printed them and ended.",
-            "El eco volvió en {} pedazos con 60 ms de separación; el programa leyó los {} bytes, los imprimió y terminó.",
+            "El eco volvió en {} trozos con 60 ms de separación; el programa leyó los {} bytes, los imprimió y terminó.",
             log.pieces,
             log.received.len()
         ))

@@ -16,7 +16,7 @@ const CHECKS: EchoClientChecks = EchoClientChecks {
         id: "echo",
         title: Text {
             en: "reads the whole echo (sent back in small pieces) and prints it",
-            es: "lee el eco completo (devuelto en pedazos pequeños) y lo imprime",
+            es: "lee el eco completo (devuelto en trozos pequeños) y lo imprime",
         },
     },
 };

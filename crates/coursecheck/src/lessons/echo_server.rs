@@ -35,7 +35,7 @@ pub(super) const LESSON: LessonDef = LessonDef {
                     id: "until_close",
                     title: Text {
                         en: "echoes every piece until the client closes, then closes",
-                        es: "devuelve cada pedazo hasta que el cliente cierra, y luego cierra",
+                        es: "devuelve cada trozo hasta que el cliente cierra, y luego cierra",
                     },
                 },
                 body: until_close,
@@ -97,7 +97,7 @@ fn until_close(run: &Run) -> Outcome {
     Ok(tr!(
         lang,
         "Three pieces 150 ms apart came back one by one; after our end of stream the program closed.",
-        "Tres pedazos con 150 ms de separación volvieron uno por uno; después de que cerramos nuestro lado, el programa cerró.",
+        "Tres trozos con 150 ms de separación volvieron uno por uno; después de que cerramos nuestro lado, el programa cerró.",
     ))
 }
 

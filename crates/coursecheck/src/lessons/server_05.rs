@@ -35,7 +35,7 @@ pub(super) const LESSON: LessonDef = LessonDef {
                     id: "split_line",
                     title: Text {
                         en: "a line sent in three pieces gets one reply",
-                        es: "una línea enviada en tres pedazos recibe una sola respuesta",
+                        es: "una línea enviada en tres trozos recibe una sola respuesta",
                     },
                 },
                 body: split_line,
@@ -102,7 +102,7 @@ fn split_line(run: &Run) -> Outcome {
             return Err(tr!(
                 lang,
                 "Sent \"split line\\n\" in three pieces; after the piece {} (no newline yet) the program already answered {}: it treats one read as a line. Read until \"\\n\".",
-                "Se envió \"split line\\n\" en tres pedazos; después del pedazo {} (todavía sin salto de línea) el programa ya respondió {}: toma una lectura como si fuera una línea. Lee hasta \"\\n\".",
+                "Se envió \"split line\\n\" en tres trozos; después del trozo {} (todavía sin salto de línea) el programa ya respondió {}: toma una lectura como si fuera una línea. Lee hasta \"\\n\".",
                 show(piece, 20),
                 show(&early, 40)
             ));

@@ -16,7 +16,7 @@ const CHECKS: HttpChecks = HttpChecks {
         id: "content_length",
         title: Text {
             en: "prints the whole body of a Content-Length response sent in pieces",
-            es: "imprime el cuerpo completo de una respuesta con Content-Length enviada en pedazos",
+            es: "imprime el cuerpo completo de una respuesta con Content-Length enviada en trozos",
         },
     },
     chunked: Check {
