@@ -269,7 +269,7 @@ fn grade_writes_one_row_per_submission() {
 
     // The binary writes both files next to the submissions.
     let output = Command::new(workspace_binary("coursecheck", "coursecheck"))
-        .args(["grade", "server_04"])
+        .args(["grade", "server_04", "--no-sandbox"])
         .arg(class.path())
         .output()
         .expect("run coursecheck grade");
@@ -319,7 +319,7 @@ fn grade_json_prints_the_class_as_json() {
         &[("ana", Some(kit_server_line("server_03"))), ("beto", None)],
     );
     let output = coursecheck_binary()
-        .args(["grade", "server_03", "--json"])
+        .args(["grade", "server_03", "--json", "--no-sandbox"])
         .arg(class.path())
         .output()
         .expect("run coursecheck grade");
@@ -355,7 +355,14 @@ fn grade_creates_the_output_folder_and_writes_every_format() {
     let results = TempDir::new("coursecheck-grade-results");
     let out = results.path().join("server_03/today");
     let output = coursecheck_binary()
-        .args(["grade", "server_03", "--points", "5", "--out"])
+        .args([
+            "grade",
+            "server_03",
+            "--no-sandbox",
+            "--points",
+            "5",
+            "--out",
+        ])
         .arg(&out)
         .arg(class.path())
         .output()
@@ -403,7 +410,7 @@ fn grade_reports_an_output_folder_it_cannot_create_before_running_anything() {
     let blocker = class.file("not-a-folder", b"a file where a folder should go");
     let started = Instant::now();
     let output = coursecheck_binary()
-        .args(["grade", "server_03", "--out"])
+        .args(["grade", "server_03", "--no-sandbox", "--out"])
         .arg(blocker.join("results"))
         .arg(class.path())
         .output()
@@ -430,7 +437,7 @@ fn grade_prints_the_table_even_when_a_file_cannot_be_written() {
     // A folder where the Markdown file must go: that one write fails, the others must not.
     std::fs::create_dir(class.path().join("coursecheck-server_03.md")).expect("a folder");
     let output = coursecheck_binary()
-        .args(["grade", "server_03"])
+        .args(["grade", "server_03", "--no-sandbox"])
         .arg(class.path())
         .output()
         .expect("run coursecheck grade");
@@ -449,7 +456,7 @@ fn grade_prints_the_table_even_when_a_file_cannot_be_written() {
 fn grade_with_a_missing_submissions_folder_fails_with_a_sentence() {
     let class = TempDir::new("coursecheck-grade-missing");
     let output = coursecheck_binary()
-        .args(["grade", "server_03", "--out"])
+        .args(["grade", "server_03", "--no-sandbox", "--out"])
         .arg(class.path())
         .arg(class.path().join("no-such-folder"))
         .output()
@@ -484,7 +491,7 @@ fn a_relative_program_path_works_from_the_folder_coursecheck_runs_in() {
 /// Grades `class` with `jobs` at a time; the summary and how long it took.
 fn graded(class: &Path, jobs: usize, options: &Options) -> coursecheck::grade::Summary {
     let jobs = NonZeroUsize::new(jobs).expect("at least one job");
-    coursecheck::grade::grade_in_parallel(Lesson::Server04, class, options, jobs, |_| {})
+    coursecheck::grade::grade_in_parallel(Lesson::Server04, class, options, jobs, None, |_| {})
         .expect("grade")
 }
 
@@ -691,6 +698,236 @@ fn the_github_classroom_template_has_a_step_for_every_check() {
         "the reporter's runners are not the lesson's checks"
     );
     assert!(workflow.contains("cargo install --locked --path .course/crates/coursecheck"));
+}
+
+#[test]
+fn grade_refuses_without_a_sandbox_and_says_how_to_proceed() {
+    let class = class(
+        "coursecheck-grade-no-bwrap",
+        &[("ana", Some("sh -c 'touch ran'".to_owned()))],
+    );
+    // No bwrap on this PATH: grade must refuse before running anything.
+    let empty = TempDir::new("coursecheck-empty-path");
+    let output = coursecheck_binary()
+        .env("PATH", empty.path())
+        .args(["grade", "server_03"])
+        .arg(class.path())
+        .output()
+        .expect("run coursecheck grade");
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = text(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "one sentence: {stderr}");
+    assert!(
+        stderr.contains("sandbox") && stderr.contains("--no-sandbox"),
+        "{stderr}"
+    );
+    assert!(!class.path().join("ana/ran").exists());
+}
+
+/// A submission folder holding a copy of fixture `name`, started with `args`.
+#[cfg(unix)]
+fn fixture_submission(class: &Path, folder: &str, name: &str, args: &str) {
+    let folder = class.join(folder);
+    std::fs::create_dir(&folder).expect("a submission folder");
+    let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/coursecheck");
+    std::fs::copy(source.join(name), folder.join(name)).expect("copy the fixture");
+    std::fs::write(folder.join("check.cmd"), format!("python3 {name} {args}\n"))
+        .expect("check.cmd");
+}
+
+/// The highest memory this process has used, in KiB (VmHWM).
+#[cfg(unix)]
+fn peak_memory_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM")
+}
+
+#[test]
+#[cfg(unix)]
+#[ignore = "needs bubblewrap (apt-get install bubblewrap), root and python3"]
+fn hostile_submissions_in_the_sandbox_affect_nothing_but_their_own_grade() {
+    require_program("bwrap");
+    require_program("python3");
+    let class = TempDir::new("coursecheck-hostile");
+    let results = TempDir::new("coursecheck-hostile-results");
+    let home = PathBuf::from(std::env::var_os("HOME").expect("HOME"));
+    let marker = format!("coursecheck-escaped-{}", std::process::id());
+    let escapes = [
+        home.join(&marker),
+        class.path().join(&marker),
+        class.path().join("ana").join(&marker),
+        results.path().join(&marker),
+    ];
+    let tries: Vec<String> = escapes
+        .iter()
+        .map(|path| path.display().to_string())
+        .collect();
+    fixture_submission(class.path(), "ana", "good_server_03.py", "--port {port}");
+    fixture_submission(
+        class.path(),
+        "h1_writes",
+        "hostile_writes_outside.py",
+        &format!(
+            "--port {{port}} --class-folder {} {}",
+            class.path().display(),
+            tries.join(" ")
+        ),
+    );
+    fixture_submission(
+        class.path(),
+        "h2_interfaces",
+        "hostile_lists_interfaces.py",
+        "",
+    );
+    fixture_submission(class.path(), "h3_fork_bomb", "hostile_fork_bomb.py", "");
+    fixture_submission(class.path(), "h4_allocates", "hostile_allocates.py", "");
+    fixture_submission(class.path(), "h5_prints", "hostile_prints.py", "");
+    fixture_submission(
+        class.path(),
+        "h6_detached",
+        "hostile_detached.py",
+        "--port {port}",
+    );
+    fixture_submission(
+        class.path(),
+        "h7_never_listens",
+        "hostile_never_listens.py",
+        "",
+    );
+
+    let started = Instant::now();
+    let output = coursecheck_binary()
+        .args([
+            "grade",
+            "server_03",
+            "--json",
+            "--jobs",
+            "4",
+            "--timeout",
+            "4",
+            "--out",
+        ])
+        .arg(results.path())
+        .arg(class.path())
+        .output()
+        .expect("run coursecheck grade");
+    eprintln!(
+        "graded 8 submissions in the sandbox in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let json: coursecheck::serde_json::Value =
+        coursecheck::serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(json["sandboxed"], true, "{json:#}");
+    let submission = |name: &str| {
+        json["submissions"]
+            .as_array()
+            .expect("submissions")
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {json:#}"))
+            .clone()
+    };
+    let said = |name: &str| -> String {
+        let submission = submission(name);
+        let checks = submission["report"]["checks"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        checks
+            .iter()
+            .map(|check| {
+                let tail: Vec<&str> = check["output_tail"]
+                    .as_array()
+                    .map(|lines| lines.iter().filter_map(|l| l.as_str()).collect())
+                    .unwrap_or_default();
+                format!(
+                    "{} {}",
+                    check["detail"].as_str().unwrap_or(""),
+                    tail.join("\n")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+
+    // The correct answer, graded next to them, passes as it would alone.
+    assert_eq!(submission("ana")["passed"], 2, "{json:#}");
+
+    // Writes outside its folder failed, and it saw none of the other submissions.
+    let writes = said("h1_writes");
+    assert!(!writes.contains("wrote "), "{writes}");
+    assert!(writes.contains("refused ../escaped"), "{writes}");
+    assert!(
+        !writes.contains("'ana'"),
+        "it saw another submission: {writes}"
+    );
+    for path in &escapes {
+        assert!(
+            !path.exists(),
+            "{} was written from the sandbox",
+            path.display()
+        );
+    }
+    assert!(!class.path().join("escaped").exists());
+    assert!(
+        !class
+            .path()
+            .parent()
+            .expect("a parent")
+            .join("escaped")
+            .exists()
+    );
+
+    // Only loopback in its network namespace.
+    let interfaces = said("h2_interfaces");
+    assert!(
+        interfaces.contains("interfaces: lo\n") || interfaces.ends_with("interfaces: lo"),
+        "{interfaces}"
+    );
+
+    // Each of the others got a sentence and no pass.
+    for name in [
+        "h3_fork_bomb",
+        "h4_allocates",
+        "h5_prints",
+        "h6_detached",
+        "h7_never_listens",
+    ] {
+        let submission = submission(name);
+        assert_eq!(submission["passed"], 0, "{name}: {submission:#}");
+        assert!(!said(name).trim().is_empty(), "{name}: {submission:#}");
+    }
+    assert!(
+        said("h4_allocates").contains("MemoryError"),
+        "{}",
+        said("h4_allocates")
+    );
+    assert!(
+        said("h5_prints").contains("file limit: File too large"),
+        "{}",
+        said("h5_prints")
+    );
+    assert!(
+        said("h7_never_listens").contains("Nothing accepted connections")
+            || said("h7_never_listens").contains("did not finish within"),
+        "{}",
+        said("h7_never_listens")
+    );
+
+    // Nothing the submissions started is still running, and the grader's memory stayed low.
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let mut left = coursecheck::sandbox::leftover_processes(4);
+    while !left.is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        left = coursecheck::sandbox::leftover_processes(4);
+    }
+    assert!(left.is_empty(), "processes left after grading: {left:?}");
+    assert!(peak_memory_kib() < 512 * 1024, "{} KiB", peak_memory_kib());
 }
 
 // ------------------------------------------------------------- Python answers (fixtures)

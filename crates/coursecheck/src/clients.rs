@@ -46,7 +46,7 @@ const RECEIVE_BEHIND: Duration = Duration::from_secs(2000);
 /// How far a printed time may be from the server's transmit time (ctime has whole seconds).
 const TOLERANCE: Duration = Duration::from_secs(2);
 /// How long a client may take to give up when the server never answers.
-const NO_REPLY_LIMIT: Duration = Duration::from_secs(20);
+pub(crate) const NO_REPLY_LIMIT: Duration = Duration::from_secs(20);
 /// The pause between the pieces of an HTTP response or of an echo.
 const PIECE_DELAY: Duration = Duration::from_millis(60);
 

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
+use crate::sandbox::Sandbox;
 use crate::{Lang, Lesson, Options, Report, check, tr};
 
 /// The file in each submission folder that holds the command to run, one line, with
@@ -69,6 +70,8 @@ pub struct Summary {
     pub jobs: usize,
     /// How long grading took, start to end.
     pub elapsed: Duration,
+    /// Whether each submission ran in a sandbox.
+    pub sandboxed: bool,
 }
 
 /// Splits a command line into words as a POSIX shell does: spaces separate words, quotes
@@ -124,20 +127,22 @@ pub fn default_jobs() -> NonZeroUsize {
     std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN)
 }
 
-/// Checks every submission folder in `dir` against `lesson`, [`default_jobs`] at a time;
-/// each program runs in its own folder.
+/// Checks every submission folder in `dir` against `lesson`, [`default_jobs`] at a time,
+/// unconfined; each program runs in its own folder.
 pub fn grade(lesson: Lesson, dir: &Path, options: &Options) -> std::io::Result<Summary> {
-    grade_in_parallel(lesson, dir, options, default_jobs(), |_| {})
+    grade_in_parallel(lesson, dir, options, default_jobs(), None, |_| {})
 }
 
 /// Checks every submission folder in `dir` against `lesson`, `jobs` submissions at a time,
-/// calling `progress` as each one is done (in the order they finish). The summary is in
-/// folder order whatever `jobs` is, so it is the same as a one-at-a-time run's.
+/// each in `sandbox` when given (else unconfined, in its own folder), calling `progress` as
+/// each one is done (in the order they finish). The summary is in folder order whatever
+/// `jobs` is, so it is the same as a one-at-a-time run's.
 pub fn grade_in_parallel(
     lesson: Lesson,
     dir: &Path,
     options: &Options,
     jobs: NonZeroUsize,
+    sandbox: Option<&Sandbox>,
     progress: impl Fn(&Submission) + Sync,
 ) -> std::io::Result<Summary> {
     let started = Instant::now();
@@ -153,10 +158,11 @@ pub fn grade_in_parallel(
     let done = Mutex::new(Vec::with_capacity(folders.len()));
     let workers = jobs.get().min(folders.len().max(1));
     std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
+        for slot in 0..workers {
+            let (next, done, folders, progress) = (&next, &done, &folders, &progress);
+            scope.spawn(move || {
                 while let Some(folder) = folders.get(next.fetch_add(1, Ordering::SeqCst)) {
-                    let submission = grade_one(lesson, folder, options);
+                    let submission = grade_one(lesson, folder, options, sandbox, slot);
                     progress(&submission);
                     if let Ok(mut done) = done.lock() {
                         done.push(submission);
@@ -174,20 +180,30 @@ pub fn grade_in_parallel(
         submissions,
         jobs: jobs.get(),
         elapsed: started.elapsed(),
+        sandboxed: sandbox.is_some(),
     })
 }
 
-fn grade_one(lesson: Lesson, folder: &Path, options: &Options) -> Submission {
+fn grade_one(
+    lesson: Lesson,
+    folder: &Path,
+    options: &Options,
+    sandbox: Option<&Sandbox>,
+    slot: usize,
+) -> Submission {
     let name = folder
         .file_name()
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let report = read_command(folder, options.lang).map(|command| {
-        let options = Options {
-            workdir: Some(folder.to_path_buf()),
-            ..options.clone()
-        };
-        check(lesson, &command, &options)
+    let report = read_command(folder, options.lang).and_then(|command| match sandbox {
+        Some(sandbox) => sandbox.check(lesson, folder, &command, slot, options),
+        None => {
+            let options = Options {
+                workdir: Some(folder.to_path_buf()),
+                ..options.clone()
+            };
+            Ok(check(lesson, &command, &options))
+        }
     });
     Submission { name, report }
 }
@@ -334,6 +350,7 @@ impl Summary {
         let summary = json!({
             "lesson": self.lesson,
             "jobs": self.jobs,
+            "sandboxed": self.sandboxed,
             "seconds": self.elapsed.as_secs_f64(),
             "submissions": submissions,
         });
@@ -390,15 +407,22 @@ impl Summary {
         out
     }
 
-    /// "Graded 12 submissions in 41.3 s, 2 at a time."
+    /// "Graded 12 submission(s) in 41.3 s, 2 at a time, each in a sandbox."
     pub fn timing(&self, lang: Lang) -> String {
+        let how = match (self.sandboxed, lang) {
+            (true, Lang::En) => "each in a sandbox",
+            (false, Lang::En) => "unconfined (--no-sandbox)",
+            (true, Lang::Es) => "cada una en un entorno aislado",
+            (false, Lang::Es) => "sin aislamiento (--no-sandbox)",
+        };
         tr!(
             lang,
-            "Graded {} submission(s) in {} s, {} at a time.",
-            "Se calificaron {} entrega(s) en {} s, {} a la vez.",
+            "Graded {} submission(s) in {} s, {} at a time, {}.",
+            "Se calificaron {} entrega(s) en {} s, {} a la vez, {}.",
             self.submissions.len(),
             crate::seconds(self.elapsed, lang),
-            self.jobs
+            self.jobs,
+            how
         )
     }
 }

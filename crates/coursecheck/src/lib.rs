@@ -31,6 +31,47 @@ mod clients;
 pub mod grade;
 mod lessons;
 mod program;
+#[cfg(unix)]
+pub mod sandbox;
+/// Outside Unix there is no grading sandbox: `grade` says so and suggests `--no-sandbox`.
+#[cfg(not(unix))]
+pub mod sandbox {
+    use std::path::Path;
+
+    use crate::{Lang, Lesson, Options, Report};
+
+    /// A sandbox, which cannot exist on this system.
+    #[derive(Debug)]
+    pub enum Sandbox {}
+
+    impl Sandbox {
+        /// Always the sentence saying why there is no sandbox here.
+        pub fn new(_submissions: &Path, _out: &Path, lang: Lang) -> Result<Sandbox, String> {
+            Err(crate::sandbox_needs_linux(lang))
+        }
+
+        /// Never called: no sandbox exists.
+        pub fn check(
+            &self,
+            _lesson: Lesson,
+            _folder: &Path,
+            _command: &[String],
+            _slot: usize,
+            _options: &Options,
+        ) -> Result<Report, String> {
+            match *self {}
+        }
+    }
+}
+
+/// Why `grade` cannot sandbox submissions on this system, and what to do instead.
+pub(crate) fn sandbox_needs_linux(lang: Lang) -> String {
+    tr!(
+        lang,
+        "grade runs each submission in a sandbox, which needs Linux with bubblewrap: grade on Linux, or grade with --no-sandbox to run the submissions unconfined, on purpose.",
+        "grade ejecuta cada entrega en un entorno aislado, que necesita Linux con bubblewrap: califica en Linux, o califica con --no-sandbox para ejecutar las entregas sin aislamiento, a propósito."
+    )
+}
 mod servers;
 mod timeparse;
 mod wire;
@@ -105,6 +146,10 @@ pub struct Options {
     /// The ids of the checks to run; every check of the lesson when empty. A client lesson
     /// runs the program as usual and reports only these.
     pub only: Vec<String>,
+    /// Set only in a checker that runs inside a grading sandbox: the program runs as this
+    /// user with these limits, and every process left behind is killed after each check.
+    #[cfg(unix)]
+    pub sandboxed: Option<sandbox::Limits>,
 }
 
 impl Default for Options {
@@ -114,6 +159,8 @@ impl Default for Options {
             lang: Lang::En,
             workdir: None,
             only: Vec::new(),
+            #[cfg(unix)]
+            sandboxed: None,
         }
     }
 }
@@ -286,9 +333,57 @@ impl Report {
                 report: Ok(self.clone()),
             }],
             jobs: 1,
+            sandboxed: false,
             elapsed: Duration::from_secs_f64(self.checks.iter().map(|check| check.seconds).sum()),
         }
         .to_junit()
+    }
+
+    /// Reads back a report of `lesson` that [`Report::to_json`] wrote (a checker inside a
+    /// grading sandbox sends it out this way). Check ids are matched to the lesson's, so a
+    /// report naming a check the lesson lacks is refused.
+    pub fn from_json(lesson: Lesson, json: &[u8], lang: Lang) -> Result<Report, String> {
+        #[derive(serde::Deserialize)]
+        struct Written {
+            command: Vec<String>,
+            checks: Vec<WrittenCheck>,
+        }
+        #[derive(serde::Deserialize)]
+        struct WrittenCheck {
+            id: String,
+            title: String,
+            passed: bool,
+            detail: String,
+            output_tail: Vec<String>,
+            seconds: f64,
+        }
+        let written: Written = serde_json::from_slice(json).map_err(|error| error.to_string())?;
+        let ids = lesson.check_ids();
+        let checks = written
+            .checks
+            .into_iter()
+            .map(|check| {
+                let id = ids
+                    .iter()
+                    .find(|id| **id == check.id)
+                    .ok_or_else(|| format!("{} has no check {}", lesson.name(), check.id))?;
+                Ok(CheckResult {
+                    id,
+                    title: check.title,
+                    passed: check.passed,
+                    detail: check.detail,
+                    output_tail: check.output_tail,
+                    seconds: check.seconds,
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        Ok(Report {
+            lesson,
+            command: written.command,
+            passed: checks.iter().all(|check| check.passed),
+            checks,
+            notes: lesson.notes(lang),
+        })
     }
 
     /// The report as pretty-printed JSON (see docs/checking-homework.md for the fields).

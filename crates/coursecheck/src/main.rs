@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use coursecheck::grade::{Summary, grade_in_parallel};
+use coursecheck::sandbox::Sandbox;
 use coursecheck::{Lang, Lesson, Options, tr};
 
 const EXAMPLES: &str = "\
@@ -23,8 +24,9 @@ Examples:
 in the folder coursecheck is run from (grade: in each submission's folder).
 Install once from the kit: cargo install --path crates/coursecheck
 Exit status: 0 when every check passes, 1 when one fails, 2 on a usage error.
-grade: 0 when every submission was graded and every file written (whatever the scores),
-1 when grading itself could not be done, 2 on a usage error.
+grade runs each submission in a sandbox (Linux, bubblewrap, root; --no-sandbox to run them
+unconfined). Its exit status: 0 when every submission was graded and every file written
+(whatever the scores), 1 when grading itself could not be done, 2 on a usage error.
 Guide: docs/checking-homework.md";
 
 /// Check a homework program against what the lesson's program does: the checker plays the
@@ -52,6 +54,11 @@ struct Cli {
     /// Run only this check (repeat for several); its id as in the report.
     #[arg(long, value_name = "ID")]
     only: Vec<String>,
+    /// Set by grade for the checker it runs inside a submission's sandbox: the program's
+    /// user and limits (see coursecheck::sandbox::Limits).
+    #[cfg(unix)]
+    #[arg(long, hide = true, value_name = "LIMITS", value_parser = coursecheck::sandbox::Limits::parse)]
+    sandboxed: Option<coursecheck::sandbox::Limits>,
     #[command(flatten)]
     common: Common,
 }
@@ -103,6 +110,10 @@ enum Command {
         /// How many submissions to grade at once [default: the number of cores].
         #[arg(long)]
         jobs: Option<NonZeroUsize>,
+        /// Run the submissions unconfined, as you, instead of each in a sandbox (bubblewrap,
+        /// Linux, root): only for programs you have read and trust.
+        #[arg(long)]
+        no_sandbox: bool,
     },
 }
 
@@ -132,7 +143,8 @@ fn main() -> ExitCode {
             dir,
             out,
             jobs,
-        }) => grade(lesson, &dir, out, jobs, &cli.common, &options),
+            no_sandbox,
+        }) => grade(lesson, &dir, out, jobs, no_sandbox, &cli.common, &options),
         None => {
             let Some(lesson) = cli.lesson else {
                 return ExitCode::from(2);
@@ -154,6 +166,8 @@ fn main() -> ExitCode {
             }
             let options = Options {
                 only: cli.only,
+                #[cfg(unix)]
+                sandboxed: cli.sandboxed,
                 ..options
             };
             let report = coursecheck::check(lesson, &cli.program, &options);
@@ -186,6 +200,7 @@ fn grade(
     dir: &Path,
     out: Option<PathBuf>,
     jobs: Option<NonZeroUsize>,
+    no_sandbox: bool,
     common: &Common,
     options: &Options,
 ) -> ExitCode {
@@ -204,12 +219,23 @@ fn grade(
         );
         return ExitCode::FAILURE;
     }
+    let sandbox = if no_sandbox {
+        None
+    } else {
+        match Sandbox::new(dir, &out, lang) {
+            Ok(sandbox) => Some(sandbox),
+            Err(why) => {
+                eprintln!("error: {why}");
+                return ExitCode::FAILURE;
+            }
+        }
+    };
     let jobs = jobs.unwrap_or_else(coursecheck::grade::default_jobs);
     let progress = |submission: &coursecheck::grade::Submission| {
         let (passed, total) = submission.score(lesson);
         eprintln!("{}: {passed}/{total}", submission.name);
     };
-    let summary = match grade_in_parallel(lesson, dir, options, jobs, progress) {
+    let summary = match grade_in_parallel(lesson, dir, options, jobs, sandbox.as_ref(), progress) {
         Ok(summary) => summary,
         Err(error) => {
             eprintln!(

@@ -72,6 +72,9 @@ pub(crate) struct Program {
     stderr: Arc<Mutex<Vec<u8>>>,
     status: Option<ExitStatus>,
     lang: Lang,
+    /// Inside a grading sandbox: kill every process left in it when the program stops.
+    #[cfg(unix)]
+    sweep: bool,
 }
 
 impl Program {
@@ -114,6 +117,13 @@ impl Program {
             // Its own process group, so `kill` reaches the grandchildren too, and the terminal's
             // Ctrl-C reaches only the checker, which then stops the program itself.
             process.process_group(0);
+            if let Some(limits) = options.sandboxed {
+                process.uid(limits.uid).gid(limits.uid);
+                // SAFETY: the closure only calls setrlimit(2), which is async-signal-safe.
+                unsafe {
+                    process.pre_exec(move || limits.apply());
+                }
+            }
         }
         let mut child = process.spawn().map_err(|error| {
             tr!(
@@ -136,6 +146,8 @@ impl Program {
             stderr,
             status: None,
             lang,
+            #[cfg(unix)]
+            sweep: options.sandboxed.is_some(),
         })
     }
 
@@ -200,6 +212,10 @@ impl Program {
         }
         if let Ok(mut running) = RUNNING.lock() {
             running.retain(|other| !Arc::ptr_eq(other, &self.child));
+        }
+        #[cfg(unix)]
+        if self.sweep {
+            crate::sandbox::kill_everything_else();
         }
     }
 }
