@@ -42,6 +42,18 @@ fn assert_fails_exactly(report: &Report, expected: &[&str]) {
 }
 
 #[test]
+fn server_01_passes_its_own_check() {
+    let command = kit("server_01", &["--port", "{port}"]);
+    assert_passes(&coursecheck::check(Lesson::Server01, &command, &options()));
+}
+
+#[test]
+fn server_02_passes_its_own_check() {
+    let command = kit("server_02", &["--port", "{port}"]);
+    assert_passes(&coursecheck::check(Lesson::Server02, &command, &options()));
+}
+
+#[test]
 fn server_03_passes_its_own_check() {
     let report = coursecheck::check(
         Lesson::Server03,
@@ -960,6 +972,43 @@ fn python_reference_servers_pass() {
     ] {
         assert_passes(&python(lesson, name, SERVER));
     }
+}
+
+#[test]
+#[ignore = "needs python3"]
+fn python_reference_one_step_servers_pass() {
+    assert_passes(&python(Lesson::Server01, "good_server_01.py", SERVER));
+    assert_passes(&python(Lesson::Server02, "good_server_02.py", SERVER));
+}
+
+#[test]
+#[ignore = "needs python3"]
+fn a_server_01_bound_to_every_interface_fails_loopback() {
+    let report = python(Lesson::Server01, "bad_server_01_every_interface.py", SERVER);
+    assert_fails_exactly(&report, &["loopback"]);
+    let detail = &report.check("loopback").expect("the loopback check").detail;
+    assert!(detail.contains("It bound 0.0.0.0:"), "{detail}");
+}
+
+#[test]
+#[ignore = "needs python3"]
+fn a_server_that_exits_with_0_after_a_bind_error_fails_taken() {
+    for (lesson, name) in [
+        (Lesson::Server01, "bad_server_01_exit_0_on_error.py"),
+        (Lesson::Server02, "bad_server_02_exit_0_on_error.py"),
+    ] {
+        let report = python(lesson, name, SERVER);
+        assert_fails_exactly(&report, &["taken"]);
+        let detail = &report.check("taken").expect("the taken check").detail;
+        assert!(detail.contains("ended with exit code 0"), "{detail}");
+    }
+}
+
+#[test]
+#[ignore = "needs python3"]
+fn a_server_02_that_prints_its_own_address_fails_accepts() {
+    let report = python(Lesson::Server02, "bad_server_02_own_address.py", SERVER);
+    assert_fails_exactly(&report, &["accepts"]);
 }
 
 #[test]

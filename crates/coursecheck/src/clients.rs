@@ -50,19 +50,19 @@ pub(crate) const NO_REPLY_LIMIT: Duration = Duration::from_secs(20);
 /// The pause between the pieces of an HTTP response or of an echo.
 const PIECE_DELAY: Duration = Duration::from_millis(60);
 
-/// How a client program's run ended.
-struct Finished {
+/// How a program's run ended.
+pub(crate) struct Finished {
     /// Its exit status; `None` when it had to be killed at the deadline.
-    status: Option<ExitStatus>,
-    stdout: Vec<u8>,
-    tail: Vec<String>,
+    pub(crate) status: Option<ExitStatus>,
+    pub(crate) stdout: Vec<u8>,
+    pub(crate) tail: Vec<String>,
     started: SystemTime,
     ended: SystemTime,
 }
 
-/// Starts the program against a peer on `port`, waits for it up to `limit`, and then stops
-/// the peer (which polls `stop`).
-fn run_client<T: Send + 'static>(
+/// Starts the program with `port` for `{port}`, with a peer on its own thread, waits for the
+/// program up to `limit`, and then stops the peer (which polls `stop`).
+pub(crate) fn run_client<T: Send + 'static>(
     command: &[String],
     port: u16,
     options: &Options,

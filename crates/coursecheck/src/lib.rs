@@ -397,7 +397,7 @@ impl Report {
 pub fn check(lesson: Lesson, command: &[String], options: &Options) -> Report {
     let mut checks = match &lesson.def().role {
         Role::Server(server) => servers::run(server, command, options),
-        Role::Client { run, .. } => run(command, options),
+        Role::OneStepServer { run, .. } | Role::Client { run, .. } => run(command, options),
     };
     checks.retain(|check| options.selects(check.id));
     Report {

@@ -309,3 +309,93 @@ pub(crate) const RESET: Check = Check {
         es: "sigue atendiendo después de que un cliente corta la conexión (RST) a mitad de mensaje",
     },
 };
+
+/// The [`taken_port`] check of the one-step servers.
+pub(crate) const TAKEN: Check = Check {
+    id: "taken",
+    title: Text {
+        en: "a port already taken: an error and a non-zero exit code",
+        es: "un puerto ya ocupado: un error y un código de salida distinto de cero",
+    },
+};
+
+/// Runs a one-step server on a port the checker is already listening on: the bind must fail,
+/// and the program must say so and end with a non-zero exit code (the Python original ends
+/// with `sys.exit()`, code 0, so a script cannot tell).
+pub(crate) fn taken_port(command: &[String], options: &Options) -> CheckResult {
+    let lang = options.lang;
+    let started = Instant::now();
+    let holder = match std::net::TcpListener::bind((HOST, 0)) {
+        Ok(holder) => holder,
+        Err(error) => return result(TAKEN, lang, started, Err(error.to_string()), Vec::new()),
+    };
+    let port = holder.local_addr().map(|addr| addr.port()).unwrap_or(0);
+    // The peer holds the port until the program has ended.
+    let run = crate::clients::run_client(command, port, options, options.timeout, move |stop| {
+        while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+            thread::sleep(Duration::from_millis(20));
+        }
+        drop(holder);
+    });
+    let (_, finished) = match run {
+        Ok(run) => run,
+        Err(error) => return result(TAKEN, lang, started, Err(error), Vec::new()),
+    };
+    let outcome = match finished.status {
+        None => Err(tr!(
+            lang,
+            "The checker was already listening on 127.0.0.1:{}; the program was still running after {} s: its bind must fail at once.",
+            "El verificador ya escuchaba en 127.0.0.1:{}; el programa seguía ejecutándose después de {} s: su bind debe fallar de inmediato.",
+            port,
+            options.timeout.as_secs()
+        )),
+        Some(status) if status.success() => Err(tr!(
+            lang,
+            "The checker was already listening on 127.0.0.1:{}, yet the program ended with exit code 0: when bind fails, print why and end with a non-zero exit code (sys.exit(1), not sys.exit()).",
+            "El verificador ya escuchaba en 127.0.0.1:{}, y aun así el programa terminó con código de salida 0: cuando bind falla, imprime por qué y termina con un código de salida distinto de cero (sys.exit(1), no sys.exit()).",
+            port
+        )),
+        Some(status) => Ok(tr!(
+            lang,
+            "The checker was already listening on 127.0.0.1:{}; the program ended with {}.",
+            "El verificador ya escuchaba en 127.0.0.1:{}; el programa terminó con {}.",
+            port,
+            crate::program::describe_status(status, lang)
+        )),
+    };
+    result(TAKEN, lang, started, outcome, finished.tail)
+}
+
+/// The address written just before `:port` in `text` (`127.0.0.1` in "bound to
+/// 127.0.0.1:8888"), if the port is there.
+pub(crate) fn address_before_port(text: &str, port: u16) -> Option<String> {
+    let suffix = format!(":{port}");
+    text.split(|c: char| c.is_whitespace() || c == '(' || c == ')' || c == ',' || c == '\'')
+        .find_map(|word| {
+            let word = word.trim_end_matches(['.', ';']);
+            word.strip_suffix(&suffix).map(str::to_owned)
+        })
+}
+
+/// A sentence when a one-step server did not end by itself with exit code 0, else `None`.
+pub(crate) fn one_step_ending(
+    finished: &crate::clients::Finished,
+    limit: Duration,
+    lang: Lang,
+) -> Option<String> {
+    match finished.status {
+        None => Some(tr!(
+            lang,
+            "The program was still running after {} s; it was stopped. This lesson's program ends once its one step is done.",
+            "El programa seguía ejecutándose después de {} s; el verificador lo detuvo. El programa de esta lección termina apenas hace su único paso.",
+            limit.as_secs()
+        )),
+        Some(status) if !status.success() => Some(tr!(
+            lang,
+            "The program ended with {} where it should have succeeded (exit code 0).",
+            "El programa terminó con {} cuando debía terminar con éxito (código 0).",
+            crate::program::describe_status(status, lang)
+        )),
+        Some(_) => None,
+    }
+}

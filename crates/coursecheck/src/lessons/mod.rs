@@ -55,6 +55,10 @@ lessons! {
     Basics05 "basics_05" => basics_05,
     /// An HTTP client that receives the whole response and prints its body.
     Socket05 "socket_05" => socket_05,
+    /// A server's first step: bind the port it is given on loopback, say so, and exit.
+    Server01 "server_01" => server_01,
+    /// A server that listens, accepts one client, prints the client's address and port, and exits.
+    Server02 "server_02" => server_02,
     /// A server that accepts one client, sends back what one read received, and closes.
     Server03 "server_03" => server_03,
     /// A server that serves clients one after another, forever, replying "OK..." + what one read received.
@@ -78,7 +82,10 @@ impl Lesson {
 
     /// Whether the program under test is a server (the checker plays the clients).
     pub fn is_server(self) -> bool {
-        matches!(self.def().role, Role::Server(_))
+        matches!(
+            self.def().role,
+            Role::Server(_) | Role::OneStepServer { .. }
+        )
     }
 
     /// The course notes that explain the lesson, relative to the repository root.
@@ -134,10 +141,16 @@ pub(crate) struct LessonDef {
 }
 
 /// The program under test is a server (the checker plays the clients, one fresh start of the
-/// program per check) or a client (the checker is its peer, and one run of the program may
-/// answer several checks).
+/// program per check), a server that does one step and exits (server_01, server_02), or a
+/// client (the checker is its peer). The last two run the program as their own `run` needs:
+/// one run may answer several checks.
 pub(crate) enum Role {
     Server(ServerLesson),
+    OneStepServer {
+        checks: &'static [Check],
+        /// Runs the program as often as it needs; returns one result per check, in order.
+        run: fn(&[String], &Options) -> Vec<CheckResult>,
+    },
     Client {
         checks: &'static [Check],
         /// Runs the program as often as it needs; returns one result per check, in order.
@@ -150,7 +163,7 @@ impl LessonDef {
     pub(crate) fn checks(&self) -> Vec<Check> {
         match &self.role {
             Role::Server(lesson) => lesson.checks.iter().map(|check| check.check).collect(),
-            Role::Client { checks, .. } => checks.to_vec(),
+            Role::OneStepServer { checks, .. } | Role::Client { checks, .. } => checks.to_vec(),
         }
     }
 }
