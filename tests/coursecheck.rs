@@ -99,6 +99,18 @@ fn basics_05_passes_its_own_check() {
 }
 
 #[test]
+fn socket_03_passes_its_own_check() {
+    let command = kit("socket_03", &["{host}", "{port}"]);
+    assert_passes(&coursecheck::check(Lesson::Socket03, &command, &options()));
+}
+
+#[test]
+fn socket_04_passes_its_own_check() {
+    let command = kit("socket_04", &["{host}", "{port}", "/"]);
+    assert_passes(&coursecheck::check(Lesson::Socket04, &command, &options()));
+}
+
+#[test]
 fn socket_05_passes_its_own_check() {
     let command = kit("socket_05", &["{host}", "{port}", "/", "--body"]);
     assert_passes(&coursecheck::check(Lesson::Socket05, &command, &options()));
@@ -1009,6 +1021,61 @@ fn a_server_that_exits_with_0_after_a_bind_error_fails_taken() {
 fn a_server_02_that_prints_its_own_address_fails_accepts() {
     let report = python(Lesson::Server02, "bad_server_02_own_address.py", SERVER);
     assert_fails_exactly(&report, &["accepts"]);
+}
+
+#[test]
+#[ignore = "needs python3"]
+fn python_reference_connect_and_request_clients_pass() {
+    assert_passes(&python(Lesson::Socket03, "good_socket_03.py", CLIENT));
+    assert_passes(&python(
+        Lesson::Socket04,
+        "good_socket_04.py",
+        &["{host}", "{port}", "/"],
+    ));
+}
+
+#[test]
+#[ignore = "needs python3"]
+fn a_client_that_exits_with_0_after_a_refused_connect_fails_refused() {
+    let report = python(Lesson::Socket03, "bad_socket_03_exit_0_on_error.py", CLIENT);
+    assert_fails_exactly(&report, &["refused"]);
+    let detail = &report.check("refused").expect("the refused check").detail;
+    assert!(detail.contains("ended with exit code 0"), "{detail}");
+}
+
+#[test]
+#[ignore = "needs python3"]
+fn a_client_that_reports_its_own_side_fails_reports() {
+    let report = python(
+        Lesson::Socket03,
+        "bad_socket_03_reports_own_side.py",
+        CLIENT,
+    );
+    assert_fails_exactly(&report, &["reports"]);
+}
+
+#[test]
+#[ignore = "needs python3"]
+fn a_request_without_host_fails_host() {
+    let report = python(
+        Lesson::Socket04,
+        "bad_socket_04_no_host.py",
+        &["{host}", "{port}", "/"],
+    );
+    assert_fails_exactly(&report, &["host"]);
+}
+
+#[test]
+#[ignore = "needs python3"]
+fn a_request_with_bare_newlines_fails_request() {
+    let report = python(
+        Lesson::Socket04,
+        "bad_socket_04_bare_newlines.py",
+        &["{host}", "{port}", "/"],
+    );
+    assert_fails_exactly(&report, &["request"]);
+    let detail = &report.check("request").expect("the request check").detail;
+    assert!(detail.contains("CR LF"), "{detail}");
 }
 
 #[test]

@@ -111,7 +111,7 @@ pub(crate) fn run_client<T: Send + 'static>(
 }
 
 /// A sentence when the program did not end by itself with status 0, else `None`.
-fn bad_ending(finished: &Finished, limit: Duration, lang: Lang) -> Option<String> {
+pub(crate) fn bad_ending(finished: &Finished, limit: Duration, lang: Lang) -> Option<String> {
     match finished.status {
         None => Some(tr!(
             lang,
@@ -836,4 +836,67 @@ pub(crate) fn run_echo_client(
 fn is_subsequence(needle: &[u8], haystack: &[u8]) -> bool {
     let mut rest = haystack.iter();
     needle.iter().all(|byte| rest.any(|other| other == byte))
+}
+
+/// Waits for one connection on `listener` until `stop`; the stream (blocking again) and the
+/// client's address.
+pub(crate) fn accept_until_stop(
+    listener: &TcpListener,
+    stop: &AtomicBool,
+) -> Option<(TcpStream, std::net::SocketAddr)> {
+    let _ = listener.set_nonblocking(true);
+    while !stop.load(Ordering::SeqCst) {
+        if let Ok((stream, client)) = listener.accept() {
+            let _ = stream.set_nonblocking(false);
+            return Some((stream, client));
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+    None
+}
+
+/// Holds `stream` open until `stop`, so the program never sees the checker close first.
+pub(crate) fn hold_until_stop(stream: TcpStream, stop: &AtomicBool) {
+    while !stop.load(Ordering::SeqCst) {
+        thread::sleep(Duration::from_millis(20));
+    }
+    drop(stream);
+}
+
+/// The sentence for a client run against a port where nothing listens: it must end soon
+/// with a non-zero exit code, having said why.
+pub(crate) fn refused(check: Check, command: &[String], options: &Options) -> CheckResult {
+    let lang = options.lang;
+    let started = Instant::now();
+    let port = match crate::program::free_tcp_port() {
+        Ok(port) => port,
+        Err(error) => return result(check, lang, started, Err(error.to_string()), Vec::new()),
+    };
+    let finished = match run_client(command, port, options, options.timeout, |_| ()) {
+        Ok((_, finished)) => finished,
+        Err(error) => return result(check, lang, started, Err(error), Vec::new()),
+    };
+    let outcome = match finished.status {
+        None => Err(tr!(
+            lang,
+            "Nothing listened on 127.0.0.1:{}, and the program was still running after {} s: a refused connection must end it, with a timeout on the connect for the cases where nothing answers at all.",
+            "Nada escuchaba en 127.0.0.1:{}, y el programa seguía ejecutándose después de {} s: una conexión rechazada debe terminarlo, con un tiempo de espera en el connect para los casos en que nada responde.",
+            port,
+            options.timeout.as_secs()
+        )),
+        Some(status) if status.success() => Err(tr!(
+            lang,
+            "Nothing listened on 127.0.0.1:{}, yet the program ended with exit code 0: when connect fails, print why and end with a non-zero exit code (sys.exit(1), not sys.exit()).",
+            "Nada escuchaba en 127.0.0.1:{}, y aun así el programa terminó con código de salida 0: cuando connect falla, imprime por qué y termina con un código de salida distinto de cero (sys.exit(1), no sys.exit()).",
+            port
+        )),
+        Some(status) => Ok(tr!(
+            lang,
+            "Nothing listened on 127.0.0.1:{}; the program ended with {}.",
+            "Nada escuchaba en 127.0.0.1:{}; el programa terminó con {}.",
+            port,
+            describe_status(status, lang)
+        )),
+    };
+    result(check, lang, started, outcome, finished.tail)
 }

@@ -53,6 +53,10 @@ lessons! {
     Basics04 "basics_04" => basics_04,
     /// An SNTP client by hand (48 bytes over UDP) that prints the server's transmit time.
     Basics05 "basics_05" => basics_05,
+    /// A TCP client that connects to the host and port it is given and prints the peer.
+    Socket03 "socket_03" => socket_03,
+    /// An HTTP client that sends one well-formed GET request, with a Host header.
+    Socket04 "socket_04" => socket_04,
     /// An HTTP client that receives the whole response and prints its body.
     Socket05 "socket_05" => socket_05,
     /// A server's first step: bind the port it is given on loopback, say so, and exit.
@@ -172,6 +176,11 @@ impl LessonDef {
 const TIME_NOTES: Text = Text {
     en: "docs/02-time.md",
     es: "docs/es/02-time.md",
+};
+/// The notes of the HTTP client lessons.
+const HTTP_NOTES: Text = Text {
+    en: "docs/03-http-client.md",
+    es: "docs/es/03-http-client.md",
 };
 /// The notes of the server lessons.
 const SERVER_NOTES: Text = Text {

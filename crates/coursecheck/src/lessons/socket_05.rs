@@ -36,10 +36,7 @@ const CHECKS: HttpChecks = HttpChecks {
 };
 
 pub(super) const LESSON: LessonDef = LessonDef {
-    notes: Text {
-        en: "docs/03-http-client.md",
-        es: "docs/es/03-http-client.md",
-    },
+    notes: super::HTTP_NOTES,
     role: Role::Client {
         checks: &[
             CHECKS.request,
