@@ -99,6 +99,12 @@ fn basics_05_passes_its_own_check() {
 }
 
 #[test]
+fn ntp_server_passes_its_own_check() {
+    let command = kit("ntp_server", &["--port", "{port}"]);
+    assert_passes(&coursecheck::check(Lesson::NtpServer, &command, &options()));
+}
+
+#[test]
 fn socket_03_passes_its_own_check() {
     let command = kit("socket_03", &["{host}", "{port}"]);
     assert_passes(&coursecheck::check(Lesson::Socket03, &command, &options()));
@@ -1021,6 +1027,39 @@ fn a_server_that_exits_with_0_after_a_bind_error_fails_taken() {
 fn a_server_02_that_prints_its_own_address_fails_accepts() {
     let report = python(Lesson::Server02, "bad_server_02_own_address.py", SERVER);
     assert_fails_exactly(&report, &["accepts"]);
+}
+
+#[test]
+#[ignore = "needs python3"]
+fn python_reference_ntp_server_passes() {
+    assert_passes(&python(Lesson::NtpServer, "good_ntp_server.py", SERVER));
+}
+
+#[test]
+#[ignore = "needs python3"]
+fn an_ntp_server_that_leaves_the_origin_zero_fails_origin() {
+    let report = python(Lesson::NtpServer, "bad_ntp_server_no_origin.py", SERVER);
+    assert_fails_exactly(&report, &["origin"]);
+}
+
+#[test]
+#[ignore = "needs python3"]
+fn an_ntp_server_that_answers_every_datagram_fails_ignores() {
+    let report = python(
+        Lesson::NtpServer,
+        "bad_ntp_server_answers_everything.py",
+        SERVER,
+    );
+    assert_fails_exactly(&report, &["ignores"]);
+}
+
+#[test]
+#[ignore = "needs python3"]
+fn an_ntp_server_that_sends_unix_seconds_fails_time() {
+    let report = python(Lesson::NtpServer, "bad_ntp_server_unix_epoch.py", SERVER);
+    assert_fails_exactly(&report, &["time"]);
+    let detail = &report.check("time").expect("the time check").detail;
+    assert!(detail.contains("add 2208988800"), "{detail}");
 }
 
 #[test]

@@ -53,6 +53,8 @@ lessons! {
     Basics04 "basics_04" => basics_04,
     /// An SNTP client by hand (48 bytes over UDP) that prints the server's transmit time.
     Basics05 "basics_05" => basics_05,
+    /// An SNTP server on UDP that answers client requests from this computer's clock.
+    NtpServer "ntp_server" => ntp_server,
     /// A TCP client that connects to the host and port it is given and prints the peer.
     Socket03 "socket_03" => socket_03,
     /// An HTTP client that sends one well-formed GET request, with a Host header.
