@@ -77,6 +77,18 @@ fn server_05_passes_its_own_check() {
 }
 
 #[test]
+fn server_06_and_07_pass_their_own_checks() {
+    for (lesson, name) in [
+        (Lesson::Server06, "server_06"),
+        (Lesson::Server07, "server_07"),
+    ] {
+        // Their default --max-clients (256) is below the 1,000 clients the check holds.
+        let command = kit(name, &["--port", "{port}", "--max-clients", "2000"]);
+        assert_passes(&coursecheck::check(lesson, &command, &options()));
+    }
+}
+
+#[test]
 fn echo_server_passes_its_own_check() {
     let command = kit("echo_server", &["--port", "{port}"]);
     assert_passes(&coursecheck::check(
@@ -1027,6 +1039,28 @@ fn a_server_that_exits_with_0_after_a_bind_error_fails_taken() {
 fn a_server_02_that_prints_its_own_address_fails_accepts() {
     let report = python(Lesson::Server02, "bad_server_02_own_address.py", SERVER);
     assert_fails_exactly(&report, &["accepts"]);
+}
+
+#[test]
+#[ignore = "needs python3"]
+fn python_reference_many_clients_server_passes() {
+    assert_passes(&python(Lesson::Server06, "good_server_06.py", SERVER));
+}
+
+#[test]
+#[ignore = "needs python3"]
+fn a_one_thread_server_with_blocking_sends_fails_unread_replies() {
+    let report = python(Lesson::Server06, "bad_server_06_blocking_send.py", SERVER);
+    assert_fails_exactly(&report, &["unread_replies"]);
+}
+
+#[test]
+#[ignore = "needs python3"]
+fn a_server_with_a_pool_of_64_threads_fails_many_clients() {
+    let report = python(Lesson::Server06, "bad_server_06_thread_pool.py", SERVER);
+    assert_fails_exactly(&report, &["many_clients"]);
+    let detail = &report.check("many_clients").expect("the check").detail;
+    assert!(detail.contains("client 65 was not greeted"), "{detail}");
 }
 
 #[test]

@@ -29,6 +29,7 @@ pub(crate) struct ServerLesson {
 }
 
 /// A server check: its id and title, and what it does against the running program.
+#[derive(Clone, Copy)]
 pub(crate) struct ServerCheck {
     pub(crate) check: Check,
     pub(crate) body: fn(&Run) -> Outcome,

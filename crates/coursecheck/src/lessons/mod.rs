@@ -71,6 +71,10 @@ lessons! {
     Server04 "server_04" => server_04,
     /// A server with a thread per client: a welcome line, then "OK..." + each line.
     Server05 "server_05" => server_05,
+    /// server_05's protocol for many clients at once, cheaply (one thread and a readiness loop).
+    Server06 "server_06" => server_06,
+    /// server_06 with async tasks: the same protocol and the same checks.
+    Server07 "server_07" => server_07,
     /// An echo server: every byte back, unchanged, until the client closes.
     EchoServer "echo_server" => echo_server,
     /// An echo client: sends a message, reads the whole echo back, prints it.

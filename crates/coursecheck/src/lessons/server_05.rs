@@ -9,7 +9,7 @@ use crate::servers::{self, Run, ServerCheck, ServerLesson};
 use crate::{Outcome, show, tr};
 
 /// What server_05 sends first to every client.
-const WELCOME: &[u8] = b"Welcome to the server. Type something and hit enter\n";
+pub(super) const WELCOME: &[u8] = b"Welcome to the server. Type something and hit enter\n";
 /// How many clients talk at once in the concurrency check.
 const CLIENTS_AT_ONCE: usize = 4;
 
@@ -19,62 +19,65 @@ pub(super) const LESSON: LessonDef = LessonDef {
         welcome: Some(WELCOME),
         reply_prefix: b"OK...",
         closes_after_reply: false,
-        checks: &[
-            ServerCheck {
-                check: Check {
-                    id: "greeting",
-                    title: Text {
-                        en: "welcome line and \"OK...\" replies, byte for byte",
-                        es: "línea de bienvenida y respuestas \"OK...\", byte por byte",
-                    },
-                },
-                body: greeting,
-            },
-            ServerCheck {
-                check: Check {
-                    id: "split_line",
-                    title: Text {
-                        en: "a line sent in three pieces gets one reply",
-                        es: "una línea enviada en tres trozos recibe una sola respuesta",
-                    },
-                },
-                body: split_line,
-            },
-            ServerCheck {
-                check: Check {
-                    id: "two_lines",
-                    title: Text {
-                        en: "two lines in one write get two replies",
-                        es: "dos líneas en un solo envío reciben dos respuestas",
-                    },
-                },
-                body: two_lines,
-            },
-            ServerCheck {
-                check: servers::BINARY,
-                body: servers::binary,
-            },
-            ServerCheck {
-                check: servers::NEXT_CLIENT,
-                body: servers::next_client,
-            },
-            ServerCheck {
-                check: servers::RESET,
-                body: servers::reset,
-            },
-            ServerCheck {
-                check: Check {
-                    id: "concurrent",
-                    title: Text {
-                        en: "4 clients at once while a silent one is connected",
-                        es: "4 clientes a la vez mientras uno inactivo sigue conectado",
-                    },
-                },
-                body: |run| servers::concurrent(run, CLIENTS_AT_ONCE),
-            },
-        ],
+        checks: CHECKS,
     }),
 };
+
+/// server_05's checks, which server_06 and server_07 must pass too.
+pub(super) const CHECKS: &[ServerCheck] = &[
+    ServerCheck {
+        check: Check {
+            id: "greeting",
+            title: Text {
+                en: "welcome line and \"OK...\" replies, byte for byte",
+                es: "línea de bienvenida y respuestas \"OK...\", byte por byte",
+            },
+        },
+        body: greeting,
+    },
+    ServerCheck {
+        check: Check {
+            id: "split_line",
+            title: Text {
+                en: "a line sent in three pieces gets one reply",
+                es: "una línea enviada en tres trozos recibe una sola respuesta",
+            },
+        },
+        body: split_line,
+    },
+    ServerCheck {
+        check: Check {
+            id: "two_lines",
+            title: Text {
+                en: "two lines in one write get two replies",
+                es: "dos líneas en un solo envío reciben dos respuestas",
+            },
+        },
+        body: two_lines,
+    },
+    ServerCheck {
+        check: servers::BINARY,
+        body: servers::binary,
+    },
+    ServerCheck {
+        check: servers::NEXT_CLIENT,
+        body: servers::next_client,
+    },
+    ServerCheck {
+        check: servers::RESET,
+        body: servers::reset,
+    },
+    ServerCheck {
+        check: Check {
+            id: "concurrent",
+            title: Text {
+                en: "4 clients at once while a silent one is connected",
+                es: "4 clientes a la vez mientras uno inactivo sigue conectado",
+            },
+        },
+        body: |run| servers::concurrent(run, CLIENTS_AT_ONCE),
+    },
+];
 
 /// The welcome line, then two lines answered byte for byte.
 fn greeting(run: &Run) -> Outcome {
