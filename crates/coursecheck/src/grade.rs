@@ -39,11 +39,6 @@ impl Submission {
         }
     }
 
-    /// Whether every check passed.
-    pub fn passed(&self) -> bool {
-        self.report.as_ref().is_ok_and(|report| report.passed)
-    }
-
     /// The first failed check's id and sentence, or why the submission could not be run;
     /// empty when every check passed.
     pub fn first_problem(&self) -> String {
@@ -209,11 +204,6 @@ fn grade_one(
 }
 
 impl Summary {
-    /// Whether every submission passed every check.
-    pub fn all_passed(&self) -> bool {
-        self.submissions.iter().all(Submission::passed)
-    }
-
     /// One row per submission, one column per check (`pass`/`fail`), then the score, and
     /// `error` in every check column when the submission could not be run.
     pub fn to_csv(&self) -> String {
@@ -408,7 +398,7 @@ impl Summary {
     }
 
     /// "Graded 12 submission(s) in 41.3 s, 2 at a time, each in a sandbox."
-    pub fn timing(&self, lang: Lang) -> String {
+    fn timing(&self, lang: Lang) -> String {
         let how = match (self.sandboxed, lang) {
             (true, Lang::En) => "each in a sandbox",
             (false, Lang::En) => "unconfined (--no-sandbox)",

@@ -111,15 +111,6 @@ impl Lesson {
             .map(|check| check.id)
             .collect()
     }
-
-    /// The title of check `id` of this lesson in `lang`, if the lesson has that check.
-    pub fn check_title(self, id: &str, lang: Lang) -> Option<&'static str> {
-        self.def()
-            .checks()
-            .into_iter()
-            .find(|check| check.id == id)
-            .map(|check| check.title.pick(lang))
-    }
 }
 
 /// A sentence or a path in both languages of the report.
