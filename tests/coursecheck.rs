@@ -145,6 +145,16 @@ fn echo_client_passes_its_own_check() {
 }
 
 #[test]
+fn line_client_passes_its_own_check() {
+    let command = kit("line_client", &["--port", "{port}"]);
+    assert_passes(&coursecheck::check(
+        Lesson::LineClient,
+        &command,
+        &options(),
+    ));
+}
+
+#[test]
 fn a_server_that_is_not_there_fails_every_check_with_a_sentence() {
     // socket_05 is a client: it connects to {port}, where nothing listens, and exits.
     let command = kit("socket_05", &["{host}", "{port}"]);
@@ -1061,6 +1071,34 @@ fn a_server_with_a_pool_of_64_threads_fails_many_clients() {
     assert_fails_exactly(&report, &["many_clients"]);
     let detail = &report.check("many_clients").expect("the check").detail;
     assert!(detail.contains("client 65 was not greeted"), "{detail}");
+}
+
+#[test]
+#[ignore = "needs python3"]
+fn python_reference_line_client_passes() {
+    assert_passes(&python(Lesson::LineClient, "good_line_client.py", CLIENT));
+}
+
+#[test]
+#[ignore = "needs python3"]
+fn a_line_client_that_takes_turns_fails_greeting() {
+    let report = python(
+        Lesson::LineClient,
+        "bad_line_client_one_after_another.py",
+        CLIENT,
+    );
+    assert_fails_exactly(&report, &["greeting"]);
+}
+
+#[test]
+#[ignore = "needs python3"]
+fn a_line_client_that_ignores_the_end_of_its_input_fails_end_of_input() {
+    let report = python(
+        Lesson::LineClient,
+        "bad_line_client_ignores_end_of_input.py",
+        CLIENT,
+    );
+    assert_fails_exactly(&report, &["end_of_input"]);
 }
 
 #[test]

@@ -1,9 +1,9 @@
 //! The program under test as a child process: started with `{port}`/`{host}` filled in, its
 //! output captured in the background, and always killed and reaped at the end.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -72,18 +72,42 @@ pub(crate) struct Program {
     stderr: Arc<Mutex<Vec<u8>>>,
     status: Option<ExitStatus>,
     lang: Lang,
+    /// The program's standard input, when the checker types into it.
+    stdin: Option<ChildStdin>,
     /// Inside a grading sandbox: kill every process left in it when the program stops.
     #[cfg(unix)]
     sweep: bool,
 }
 
 impl Program {
-    /// Starts `command` with `{port}` and `{host}` replaced in every word.
+    /// Starts `command` with `{port}` and `{host}` replaced in every word, reading nothing
+    /// on its standard input.
     pub(crate) fn start(
         command: &[String],
         port: u16,
         options: &Options,
         lang: Lang,
+    ) -> Result<Program, String> {
+        Program::spawn(command, port, options, lang, false)
+    }
+
+    /// Like [`Program::start`], with the program's standard input ours to [`Program::type_in`]
+    /// and [`Program::end_input`]: the keyboard of an interactive client.
+    pub(crate) fn start_typing(
+        command: &[String],
+        port: u16,
+        options: &Options,
+        lang: Lang,
+    ) -> Result<Program, String> {
+        Program::spawn(command, port, options, lang, true)
+    }
+
+    fn spawn(
+        command: &[String],
+        port: u16,
+        options: &Options,
+        lang: Lang,
+        typing: bool,
     ) -> Result<Program, String> {
         let words: Vec<String> = command
             .iter()
@@ -102,7 +126,11 @@ impl Program {
         let mut process = Command::new(program);
         process
             .args(args)
-            .stdin(Stdio::null())
+            .stdin(if typing {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             // Python buffers stdout in a pipe: without this a student's prints would show up
@@ -136,6 +164,7 @@ impl Program {
         })?;
         let stdout = collect(child.stdout.take());
         let stderr = collect(child.stderr.take());
+        let stdin = child.stdin.take();
         let child = Arc::new(Mutex::new(child));
         if let Ok(mut running) = RUNNING.lock() {
             running.push(child.clone());
@@ -146,6 +175,7 @@ impl Program {
             stderr,
             status: None,
             lang,
+            stdin,
             #[cfg(unix)]
             sweep: options.sandboxed.is_some(),
         })
@@ -168,6 +198,36 @@ impl Program {
             }
             if Instant::now() >= deadline {
                 return None;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Types `bytes` on the program's standard input; false if it no longer reads it.
+    pub(crate) fn type_in(&mut self, bytes: &[u8]) -> bool {
+        self.stdin
+            .as_mut()
+            .is_some_and(|stdin| stdin.write_all(bytes).and_then(|()| stdin.flush()).is_ok())
+    }
+
+    /// Closes the program's standard input: end of input, as Ctrl-D at a terminal.
+    pub(crate) fn end_input(&mut self) {
+        self.stdin = None;
+    }
+
+    /// Waits until the program's stdout holds `expected` (from byte `from` on) or `deadline`
+    /// passes; whether it came.
+    pub(crate) fn wait_for_output(&self, expected: &[u8], from: usize, deadline: Instant) -> bool {
+        loop {
+            let stdout = self.stdout();
+            if stdout
+                .get(from..)
+                .is_some_and(|new| new.windows(expected.len()).any(|w| w == expected))
+            {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
             }
             thread::sleep(Duration::from_millis(10));
         }

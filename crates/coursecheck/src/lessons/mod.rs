@@ -79,6 +79,8 @@ lessons! {
     EchoServer "echo_server" => echo_server,
     /// An echo client: sends a message, reads the whole echo back, prints it.
     EchoClient "echo_client" => echo_client,
+    /// Your own nc: sends each typed line, prints what the server sends as it arrives.
+    LineClient "line_client" => line_client,
 }
 
 impl Lesson {
