@@ -55,7 +55,9 @@ pub(crate) struct Run {
     pub(crate) lang: Lang,
     pub(crate) lesson: &'static ServerLesson,
     program: Arc<Mutex<Program>>,
-    /// How long the program may take to start accepting connections: the whole check's time.
+    /// How long the program may take to start accepting connections: three quarters of the
+    /// check's time, so a program that never listens is always told so, never caught by the
+    /// check's own deadline instead (which would make the sentence depend on the timing).
     startup: Duration,
 }
 
@@ -82,7 +84,7 @@ impl Run {
                         "Nothing accepted connections on {} within {} s ({}): does the program use the port it is given ({{port}})?",
                         "Nadie aceptó conexiones en {} durante {} s ({}): ¿el programa usa el puerto que se le da ({{port}})?",
                         self.addr,
-                        self.startup.as_secs(),
+                        crate::seconds(self.startup, self.lang),
                         error
                     ));
                 }
@@ -149,7 +151,7 @@ fn run_one(
         lang,
         lesson,
         program: program.clone(),
-        startup: options.timeout,
+        startup: options.timeout - options.timeout / 4,
     };
     // The body runs on its own thread so the whole check stops at the deadline, whatever the
     // program does: killing the program below ends any read the body is still waiting on.
