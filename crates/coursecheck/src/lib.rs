@@ -4,8 +4,9 @@
 //! a checker that students and instructors run on their own programs, in any language:
 //!
 //! ```text
-//! cargo run -p coursecheck -- server_05 -- python3 my_server.py --port {port}
-//! cargo run -p coursecheck -- basics_05 -- ./my_sntp {host} {port}
+//! cargo install --path crates/coursecheck      # once, from the kit's folder
+//! coursecheck server_05 -- python3 my_server.py --port {port}
+//! coursecheck basics_05 -- ./my_sntp {host} {port}
 //! ```
 //!
 //! For a server lesson the checker starts the program on a free loopback port and plays the
@@ -15,7 +16,10 @@
 //! the end of each check, whatever happened.
 //!
 //! The library is what the binary and the kit's own tests call: [`check`] runs every check of
-//! one lesson and returns a [`Report`]; [`grade()`] runs a whole class.
+//! one lesson and returns a [`Report`]; [`grade()`] runs a whole class, and
+//! [`grade::grade_in_parallel`] does it several at a time, each submission in a
+//! [`sandbox::Sandbox`] if given. Each lesson is one file under `src/lessons/`
+//! (crates/coursecheck/README.md says how to add one).
 
 #![deny(missing_docs)]
 

@@ -4,7 +4,8 @@
 //! Spanish, and what each one does) and which notes to read when one fails. The types make
 //! the table hard to get wrong: a check without a Spanish title does not compile (a struct
 //! literal needs every field), a check is named by a constant, so a misspelt one does not
-//! compile either, and a lesson missing from the table is missing from every `match` below.
+//! compile either, and a lesson's name, `--help` line and checks all come from its one line
+//! in the table and its file, so no part of it can be forgotten elsewhere.
 //! See crates/coursecheck/README.md for how to add a lesson.
 
 use crate::servers::ServerLesson;
