@@ -942,6 +942,18 @@ fn hostile_submissions_in_the_sandbox_affect_nothing_but_their_own_grade() {
         "{interfaces}"
     );
 
+    // The whole sandbox is in a control group with a memory and a task limit, where the
+    // system lets root make one (this machine's cgroup v1 or v2 file system).
+    let cgroups = Path::new("/sys/fs/cgroup");
+    if cgroups.join("cgroup.controllers").exists() || cgroups.join("memory").is_dir() {
+        assert!(
+            interfaces.contains("groups: ") && interfaces.contains("coursecheck-"),
+            "{interfaces}"
+        );
+    } else {
+        eprintln!("not checking the sandbox's control group: no cgroup file system here");
+    }
+
     // Each of the others got a sentence and no pass.
     for name in [
         "h3_fork_bomb",

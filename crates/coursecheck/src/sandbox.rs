@@ -12,7 +12,9 @@
 //!   private `/tmp`;
 //! - a user of its own (uid [`FIRST_UID`] + the grading slot), no capabilities, and limits on
 //!   memory, processes, CPU time and file size ([`Limits`]); its output is capped by the
-//!   checker, which keeps at most 16 MiB of each stream;
+//!   checker, which keeps at most 16 MiB of each stream; where root can write to a cgroup
+//!   file system, the whole sandbox is in a control group of its own too, with a memory and
+//!   a task limit for everything in it together;
 //! - at the end of every check, every process left in the sandbox is killed; at the end of
 //!   the submission the sandbox's PID namespace goes, and everything in it with it.
 
@@ -37,6 +39,108 @@ const HOME_INSIDE: &str = "/home/student";
 
 /// The most a checker inside a sandbox may print (its JSON report).
 const REPORT_LIMIT: usize = 8 * 1024 * 1024;
+
+/// The memory of a whole sandbox (every process in it, the checker's included), when the
+/// system lets us make a control group: the per-process limit alone would let 128 processes
+/// take 128 GiB.
+const SANDBOX_MEMORY: u64 = 2 * 1024 * 1024 * 1024;
+/// The processes and threads of a whole sandbox, under a control group.
+const SANDBOX_TASKS: u64 = 512;
+
+/// A control group holding one sandbox, with a memory and a task limit for all of it
+/// together (cgroup v2, or v1's memory and pids hierarchies). Removed when dropped.
+struct ControlGroup {
+    /// Each folder made.
+    folders: Vec<PathBuf>,
+    /// Their `cgroup.procs` files, as C strings for the sandbox's process to write to
+    /// between fork and exec.
+    procs: Vec<std::ffi::CString>,
+}
+
+impl ControlGroup {
+    /// A new group named `name`, or `None` when this system has no writable cgroup file
+    /// system (then only the per-process limits apply).
+    fn new(name: &str) -> Option<ControlGroup> {
+        let root = Path::new("/sys/fs/cgroup");
+        let limits: Vec<(PathBuf, &str, String)> = if root.join("cgroup.controllers").exists() {
+            let folder = root.join(name);
+            vec![
+                (folder.clone(), "memory.max", SANDBOX_MEMORY.to_string()),
+                (folder, "pids.max", SANDBOX_TASKS.to_string()),
+            ]
+        } else {
+            vec![
+                (
+                    root.join("memory").join(name),
+                    "memory.limit_in_bytes",
+                    SANDBOX_MEMORY.to_string(),
+                ),
+                (
+                    root.join("pids").join(name),
+                    "pids.max",
+                    SANDBOX_TASKS.to_string(),
+                ),
+            ]
+        };
+        let mut group = ControlGroup {
+            folders: Vec::new(),
+            procs: Vec::new(),
+        };
+        for (folder, file, value) in limits {
+            if !group.folders.contains(&folder) {
+                std::fs::create_dir(&folder).ok()?;
+                group.folders.push(folder.clone());
+                let procs = folder.join("cgroup.procs");
+                let procs = std::ffi::CString::new(procs.as_os_str().as_encoded_bytes()).ok()?;
+                group.procs.push(procs);
+            }
+            std::fs::write(folder.join(file), value).ok()?;
+        }
+        Some(group)
+    }
+
+    /// What the sandbox's process runs between fork and exec to move itself into the group,
+    /// so everything it starts is in the group from its first instruction.
+    fn joiner(&self) -> impl FnMut() -> std::io::Result<()> + Send + Sync + 'static {
+        let procs = self.procs.clone();
+        move || join_control_group(&procs)
+    }
+}
+
+/// Writes "0" (the writer itself) into each `cgroup.procs` file of `procs`.
+fn join_control_group(procs: &[std::ffi::CString]) -> std::io::Result<()> {
+    for procs in procs {
+        // SAFETY: open, write and close with a C string made before fork and a static
+        // buffer: async-signal-safe, as the time between fork and exec requires.
+        unsafe {
+            let fd = libc::open(procs.as_ptr(), libc::O_WRONLY);
+            if fd < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            let written = libc::write(fd, b"0".as_ptr().cast(), 1);
+            libc::close(fd);
+            if written != 1 {
+                return Err(std::io::Error::last_os_error());
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Drop for ControlGroup {
+    fn drop(&mut self) {
+        // The sandbox is gone, so the group is empty, or about to be: its last processes may
+        // take a moment to be reaped.
+        for folder in &self.folders {
+            for _ in 0..50 {
+                if std::fs::remove_dir(folder).is_ok() {
+                    break;
+                }
+                thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+}
 
 /// What a sandboxed program may use, per process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -307,7 +411,15 @@ impl Sandbox {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        let group = ControlGroup::new(&format!("coursecheck-{}-{slot}", std::process::id()));
+        if let Some(group) = &group {
+            // SAFETY: the joiner only calls open, write and close (join_control_group).
+            unsafe {
+                std::os::unix::process::CommandExt::pre_exec(&mut sandbox, group.joiner());
+            }
+        }
         let outcome = run_bounded(sandbox, budget(lesson, options), lang);
+        drop(group);
         let _ = std::fs::remove_dir_all(&copy);
         let (stdout, stderr) = outcome?;
         Report::from_json(lesson, &stdout, lang).map_err(|error| {
