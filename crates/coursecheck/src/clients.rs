@@ -11,13 +11,31 @@ use std::time::{Duration, Instant, SystemTime};
 
 use netutil::ntp::{Header, Leap, Mode, Timestamp};
 
-use crate::program::{HOST, Program};
+use crate::lessons::Check;
+use crate::program::{HOST, Program, describe_status};
 use crate::wire::is_timeout;
 use crate::{CheckResult, Lang, Options, Outcome, result, show, times_in, tr};
 
-pub(crate) const SNTP: &[&str] = &["request", "time", "no_reply"];
-pub(crate) const HTTP: &[&str] = &["request", "content_length", "chunked", "close_delimited"];
-pub(crate) const ECHO_CLIENT: &[&str] = &["sends", "echo"];
+/// The checks of an SNTP client lesson, in the order they are reported.
+pub(crate) struct SntpChecks {
+    pub(crate) request: Check,
+    pub(crate) time: Check,
+    pub(crate) no_reply: Check,
+}
+
+/// The checks of an HTTP client lesson, in the order they are reported.
+pub(crate) struct HttpChecks {
+    pub(crate) request: Check,
+    pub(crate) content_length: Check,
+    pub(crate) chunked: Check,
+    pub(crate) close_delimited: Check,
+}
+
+/// The checks of an echo client lesson, in the order they are reported.
+pub(crate) struct EchoClientChecks {
+    pub(crate) sends: Check,
+    pub(crate) echo: Check,
+}
 
 /// The checker's SNTP server runs this far ahead of the real clock: 1 h 23 min 20 s, not a
 /// whole number of hours, so no time-zone mix-up can land on it by chance.
@@ -28,23 +46,23 @@ const RECEIVE_BEHIND: Duration = Duration::from_secs(2000);
 /// How far a printed time may be from the server's transmit time (ctime has whole seconds).
 const TOLERANCE: Duration = Duration::from_secs(2);
 /// How long a client may take to give up when the server never answers.
-const NO_REPLY_LIMIT: Duration = Duration::from_secs(20);
+pub(crate) const NO_REPLY_LIMIT: Duration = Duration::from_secs(20);
 /// The pause between the pieces of an HTTP response or of an echo.
 const PIECE_DELAY: Duration = Duration::from_millis(60);
 
-/// How a client program's run ended.
-struct Finished {
+/// How a program's run ended.
+pub(crate) struct Finished {
     /// Its exit status; `None` when it had to be killed at the deadline.
-    status: Option<ExitStatus>,
-    stdout: Vec<u8>,
-    tail: Vec<String>,
+    pub(crate) status: Option<ExitStatus>,
+    pub(crate) stdout: Vec<u8>,
+    pub(crate) tail: Vec<String>,
     started: SystemTime,
     ended: SystemTime,
 }
 
-/// Starts the program against a peer on `port`, waits for it up to `limit`, and then stops
-/// the peer (which polls `stop`).
-fn run_client<T: Send + 'static>(
+/// Starts the program with `port` for `{port}`, with a peer on its own thread, waits for the
+/// program up to `limit`, and then stops the peer (which polls `stop`).
+pub(crate) fn run_client<T: Send + 'static>(
     command: &[String],
     port: u16,
     options: &Options,
@@ -55,8 +73,7 @@ fn run_client<T: Send + 'static>(
     let peer_stop = stop.clone();
     let peer = thread::spawn(move || peer(peer_stop));
     let started = SystemTime::now();
-    let mut program = match Program::start(command, port, options.workdir.as_deref(), options.lang)
-    {
+    let mut program = match Program::start(command, port, options, options.lang) {
         Ok(program) => program,
         Err(error) => {
             stop.store(true, Ordering::SeqCst);
@@ -74,7 +91,13 @@ fn run_client<T: Send + 'static>(
     stop.store(true, Ordering::SeqCst);
     let log = peer
         .join()
-        .map_err(|_| "the checker's peer panicked".to_owned())?;
+        .map_err(|_| {
+            tr!(
+                options.lang,
+                "The checker's own peer failed (a bug in coursecheck, not in the program): please report it.",
+                "El par del propio verificador falló (un error de coursecheck, no del programa): por favor, repórtalo.",
+            )
+        })?;
     Ok((
         log,
         Finished {
@@ -88,19 +111,19 @@ fn run_client<T: Send + 'static>(
 }
 
 /// A sentence when the program did not end by itself with status 0, else `None`.
-fn bad_ending(finished: &Finished, limit: Duration, lang: Lang) -> Option<String> {
+pub(crate) fn bad_ending(finished: &Finished, limit: Duration, lang: Lang) -> Option<String> {
     match finished.status {
         None => Some(tr!(
             lang,
             "The program did not finish within {} s; it was stopped. A client must stop reading once it has the whole answer, and give up after a timeout.",
-            "El programa no terminó en {} s; se detuvo. Un cliente debe dejar de leer cuando tiene la respuesta completa, y rendirse después de un tiempo límite.",
+            "El programa no terminó en {} s; el verificador lo detuvo. Un cliente debe dejar de leer cuando tiene la respuesta completa, y desistir cuando se agote el tiempo de espera.",
             limit.as_secs()
         )),
         Some(status) if !status.success() => Some(tr!(
             lang,
-            "The program ended with {} where it should have succeeded.",
-            "El programa terminó con {} cuando debía terminar bien.",
-            status
+            "The program ended with {} where it should have succeeded (exit code 0).",
+            "El programa terminó con {} cuando debía terminar con éxito (código 0).",
+            describe_status(status, lang)
         )),
         Some(_) => None,
     }
@@ -173,37 +196,29 @@ fn distance(a: SystemTime, b: SystemTime) -> Duration {
     a.duration_since(b).unwrap_or_else(|error| error.duration())
 }
 
-pub(crate) fn run_sntp(command: &[String], options: &Options) -> Vec<CheckResult> {
+pub(crate) fn run_sntp(
+    checks: &SntpChecks,
+    command: &[String],
+    options: &Options,
+) -> Vec<CheckResult> {
     let lang = options.lang;
     let started = Instant::now();
     let mut results = Vec::new();
-    let request_title = lang
-        .pick(
-            "sends a 48-byte SNTP request in client mode (3)",
-            "envía una petición SNTP de 48 bytes en modo cliente (3)",
-        )
-        .to_owned();
-    let time_title = lang
-        .pick(
-            "prints the server's transmit time (words 10–11)",
-            "imprime la hora de transmisión del servidor (palabras 10–11)",
-        )
-        .to_owned();
     match sntp_run(command, options, true, options.timeout) {
         Err(error) => {
             results.push(result(
-                "request",
-                request_title,
+                checks.request,
+                lang,
                 started,
                 Err(error.clone()),
                 Vec::new(),
             ));
-            results.push(result("time", time_title, started, Err(error), Vec::new()));
+            results.push(result(checks.time, lang, started, Err(error), Vec::new()));
         }
         Ok((log, finished)) => {
             results.push(result(
-                "request",
-                request_title,
+                checks.request,
+                lang,
                 started,
                 sntp_request(&log, lang),
                 finished.tail.clone(),
@@ -213,8 +228,8 @@ pub(crate) fn run_sntp(command: &[String], options: &Options) -> Vec<CheckResult
                 None => sntp_time(&log, &finished, lang),
             };
             results.push(result(
-                "time",
-                time_title,
+                checks.time,
+                lang,
                 started,
                 outcome,
                 finished.tail.clone(),
@@ -223,38 +238,32 @@ pub(crate) fn run_sntp(command: &[String], options: &Options) -> Vec<CheckResult
     }
 
     let started = Instant::now();
-    let title = lang
-        .pick(
-            "gives up with an error when no reply comes",
-            "se rinde con un error cuando no llega respuesta",
-        )
-        .to_owned();
     let outcome = sntp_run(command, options, false, NO_REPLY_LIMIT).map(|(_, finished)| {
         let outcome = match finished.status {
             None => Err(tr!(
                 lang,
                 "The server never answered and the program was still waiting after {} s: UDP never reports a lost datagram, so set a timeout on the receive.",
-                "El servidor nunca respondió y el programa seguía esperando después de {} s: UDP nunca avisa que se perdió un datagrama, así que pon un tiempo límite a la recepción.",
+                "El servidor nunca respondió y el programa seguía esperando después de {} s: UDP nunca avisa que se perdió un datagrama, así que pon un tiempo de espera a la recepción.",
                 NO_REPLY_LIMIT.as_secs()
             )),
             Some(status) if status.success() => Err(tr!(
                 lang,
                 "The server never answered, yet the program ended with status 0: a failure must end with a non-zero status.",
-                "El servidor nunca respondió, y aun así el programa terminó con estado 0: una falla debe terminar con un estado distinto de cero.",
+                "El servidor nunca respondió, y aun así el programa terminó con código de salida 0: una falla debe terminar con un código de salida distinto de cero.",
             )),
             Some(status) => Ok(tr!(
                 lang,
-                "The server never answered; the program gave up after {:.1} s with {}.",
-                "El servidor nunca respondió; el programa se rindió después de {:.1} s con {}.",
-                distance(finished.ended, finished.started).as_secs_f64(),
-                status
+                "The server never answered; the program gave up after {} s with {}.",
+                "El servidor nunca respondió; el programa desistió después de {} s con {}.",
+                crate::seconds(distance(finished.ended, finished.started), lang),
+                describe_status(status, lang)
             )),
         };
         (outcome, finished.tail)
     });
     results.push(match outcome {
-        Ok((outcome, tail)) => result("no_reply", title, started, outcome, tail),
-        Err(error) => result("no_reply", title, started, Err(error), Vec::new()),
+        Ok((outcome, tail)) => result(checks.no_reply, lang, started, outcome, tail),
+        Err(error) => result(checks.no_reply, lang, started, Err(error), Vec::new()),
     });
     results
 }
@@ -275,7 +284,7 @@ fn sntp_request(log: &SntpLog, lang: Lang) -> Outcome {
         Some((len, mode)) => Err(tr!(
             lang,
             "Expected 48 bytes starting with 0x1b (version 3, mode 3: client); got {} bytes, mode {}.",
-            "Se esperaban 48 bytes que empiecen con 0x1b (versión 3, modo 3: cliente); llegaron {} bytes, modo {}.",
+            "Se esperaban 48 bytes que empezaran por 0x1b (versión 3, modo 3: cliente); llegaron {} bytes, modo {}.",
             len,
             mode.map(|mode| mode.to_string())
                 .unwrap_or_else(|| "?".to_owned())
@@ -299,7 +308,7 @@ fn sntp_time(log: &SntpLog, finished: &Finished, lang: Lang) -> Outcome {
         return Err(tr!(
             lang,
             "Expected the server's time, {} (local), in the output; found no time in a form the checker reads (ctime like Python's time.ctime, ISO 8601, or Unix seconds).",
-            "Se esperaba la hora del servidor, {} (local), en la salida; no se encontró ninguna hora en una forma que el verificador lea (ctime como time.ctime de Python, ISO 8601 o segundos Unix).",
+            "Se esperaba la hora del servidor, {} (local), en la salida; no se encontró ninguna hora en un formato que el verificador reconozca (ctime como time.ctime de Python, ISO 8601 o segundos Unix).",
             expected
         ));
     }
@@ -345,7 +354,7 @@ fn sntp_time(log: &SntpLog, finished: &Finished, lang: Lang) -> Outcome {
         tr!(
             lang,
             "Printed {}, a whole number of hours from the server's time {}: a time-zone mix-up? Print local time, or say the zone (ISO 8601 with Z or +hh:mm).",
-            "Imprimió {}, un número exacto de horas lejos de la hora del servidor {}: ¿una confusión de zona horaria? Imprime la hora local, o indica la zona (ISO 8601 con Z o +hh:mm).",
+            "Imprimió {}, a un número exacto de horas de la hora del servidor {}: ¿una confusión de zona horaria? Imprime la hora local, o indica la zona (ISO 8601 con Z o +hh:mm).",
             shown,
             expected
         )
@@ -516,27 +525,21 @@ fn http_peer(listener: TcpListener, framing: Framing, stop: Arc<AtomicBool>) -> 
     log
 }
 
-pub(crate) fn run_http(command: &[String], options: &Options) -> Vec<CheckResult> {
+pub(crate) fn run_http(
+    checks: &HttpChecks,
+    command: &[String],
+    options: &Options,
+) -> Vec<CheckResult> {
     let lang = options.lang;
     let mut results = Vec::new();
     let mut request = None;
     for framing in [Framing::ContentLength, Framing::Chunked, Framing::Close] {
         let started = Instant::now();
-        let title = match framing {
-            Framing::ContentLength => lang.pick(
-                "prints the whole body of a Content-Length response sent in pieces",
-                "imprime el cuerpo completo de una respuesta con Content-Length enviada en pedazos",
-            ),
-            Framing::Chunked => lang.pick(
-                "prints the whole body of a chunked response, decoded",
-                "imprime el cuerpo completo de una respuesta chunked, decodificado",
-            ),
-            Framing::Close => lang.pick(
-                "prints the whole body of a response that ends with the close",
-                "imprime el cuerpo completo de una respuesta que termina con el cierre",
-            ),
-        }
-        .to_owned();
+        let check = match framing {
+            Framing::ContentLength => checks.content_length,
+            Framing::Chunked => checks.chunked,
+            Framing::Close => checks.close_delimited,
+        };
         let run = TcpListener::bind((HOST, 0))
             .and_then(|listener| Ok((listener.local_addr()?.port(), listener)))
             .map_err(|error| error.to_string())
@@ -546,9 +549,7 @@ pub(crate) fn run_http(command: &[String], options: &Options) -> Vec<CheckResult
                 })
             });
         match run {
-            Err(error) => {
-                results.push(result(framing.id(), title, started, Err(error), Vec::new()))
-            }
+            Err(error) => results.push(result(check, lang, started, Err(error), Vec::new())),
             Ok((log, finished)) => {
                 if request.is_none() {
                     request = Some((log.request.clone(), finished.tail.clone(), started));
@@ -557,20 +558,20 @@ pub(crate) fn run_http(command: &[String], options: &Options) -> Vec<CheckResult
                     Some(error) => Err(format!("{error} {}", body_seen(framing, &finished, lang))),
                     None => body_check(framing, &finished, lang),
                 };
-                results.push(result(framing.id(), title, started, outcome, finished.tail));
+                results.push(result(check, lang, started, outcome, finished.tail));
             }
         }
     }
-    let title = lang
-        .pick(
-            "sends a GET request with a Host header",
-            "envía una petición GET con el encabezado Host",
-        )
-        .to_owned();
     let (head, tail, started) = request.unwrap_or((None, Vec::new(), Instant::now()));
     results.insert(
         0,
-        result("request", title, started, request_check(head, lang), tail),
+        result(
+            checks.request,
+            lang,
+            started,
+            request_check(head, lang),
+            tail,
+        ),
     );
     results
 }
@@ -602,7 +603,7 @@ fn request_check(head: Option<Vec<u8>>, lang: Lang) -> Outcome {
         return Err(tr!(
             lang,
             "The request head must end with an empty line (\"\\r\\n\\r\\n\"); got {}.",
-            "El encabezado de la petición debe terminar con una línea vacía (\"\\r\\n\\r\\n\"); llegó {}.",
+            "La sección de encabezados de la petición debe terminar con una línea vacía (\"\\r\\n\\r\\n\"); llegó {}.",
             show(&head, 80)
         ));
     }
@@ -659,7 +660,7 @@ fn body_check(framing: Framing, finished: &Finished, lang: Lang) -> Outcome {
         return Ok(tr!(
             lang,
             "The body arrived in pieces 60 ms apart; all {} bytes were printed, up to the marker \"END-OF-BODY\".",
-            "El cuerpo llegó en pedazos con 60 ms de separación; se imprimieron los {} bytes, hasta la marca \"END-OF-BODY\".",
+            "El cuerpo llegó en trozos con 60 ms de separación; se imprimieron los {} bytes, hasta la marca \"END-OF-BODY\".",
             body.len()
         ));
     }
@@ -670,7 +671,7 @@ fn body_check(framing: Framing, finished: &Finished, lang: Lang) -> Outcome {
         ),
         Framing::Chunked => lang.pick(
             "decode Transfer-Encoding: chunked (a size line in hex before each chunk, 0 at the end) and print only the data",
-            "decodifica Transfer-Encoding: chunked (una línea con el tamaño en hexadecimal antes de cada pedazo, 0 al final) e imprime solo los datos",
+            "decodifica Transfer-Encoding: chunked (una línea con el tamaño en hexadecimal antes de cada trozo, 0 al final) e imprime solo los datos",
         ),
         Framing::Close => lang.pick(
             "with neither Content-Length nor chunked, the body ends when the server closes: read until recv returns 0 bytes",
@@ -753,21 +754,13 @@ fn echo_peer(listener: TcpListener, stop: Arc<AtomicBool>) -> EchoLog {
     log
 }
 
-pub(crate) fn run_echo_client(command: &[String], options: &Options) -> Vec<CheckResult> {
+pub(crate) fn run_echo_client(
+    checks: &EchoClientChecks,
+    command: &[String],
+    options: &Options,
+) -> Vec<CheckResult> {
     let lang = options.lang;
     let started = Instant::now();
-    let sends_title = lang
-        .pick(
-            "connects and sends a message",
-            "se conecta y envía un mensaje",
-        )
-        .to_owned();
-    let echo_title = lang
-        .pick(
-            "reads the whole echo (sent back in small pieces) and prints it",
-            "lee el eco completo (devuelto en pedazos pequeños) y lo imprime",
-        )
-        .to_owned();
     let run = TcpListener::bind((HOST, 0))
         .and_then(|listener| Ok((listener.local_addr()?.port(), listener)))
         .map_err(|error| error.to_string())
@@ -780,14 +773,8 @@ pub(crate) fn run_echo_client(command: &[String], options: &Options) -> Vec<Chec
         Ok(run) => run,
         Err(error) => {
             return vec![
-                result(
-                    "sends",
-                    sends_title,
-                    started,
-                    Err(error.clone()),
-                    Vec::new(),
-                ),
-                result("echo", echo_title, started, Err(error), Vec::new()),
+                result(checks.sends, lang, started, Err(error.clone()), Vec::new()),
+                result(checks.echo, lang, started, Err(error), Vec::new()),
             ];
         }
     };
@@ -826,7 +813,7 @@ pub(crate) fn run_echo_client(command: &[String], options: &Options) -> Vec<Chec
         Err(tr!(
             lang,
             "The echo of {} came back in {} pieces, but the output does not show all of it, in order: print what you receive.",
-            "El eco de {} volvió en {} pedazos, pero la salida no lo muestra completo y en orden: imprime lo que recibes.",
+            "El eco de {} volvió en {} trozos, pero la salida no lo muestra completo y en orden: imprime lo que recibes.",
             show(&log.received, 50),
             log.pieces
         ))
@@ -834,14 +821,14 @@ pub(crate) fn run_echo_client(command: &[String], options: &Options) -> Vec<Chec
         Ok(tr!(
             lang,
             "The echo came back in {} pieces 60 ms apart; the program read all {} bytes, printed them and ended.",
-            "El eco volvió en {} pedazos con 60 ms de separación; el programa leyó los {} bytes, los imprimió y terminó.",
+            "El eco volvió en {} trozos con 60 ms de separación; el programa leyó los {} bytes, los imprimió y terminó.",
             log.pieces,
             log.received.len()
         ))
     };
     vec![
-        result("sends", sends_title, started, sends, finished.tail.clone()),
-        result("echo", echo_title, started, echo, finished.tail),
+        result(checks.sends, lang, started, sends, finished.tail.clone()),
+        result(checks.echo, lang, started, echo, finished.tail),
     ]
 }
 
@@ -849,4 +836,67 @@ pub(crate) fn run_echo_client(command: &[String], options: &Options) -> Vec<Chec
 fn is_subsequence(needle: &[u8], haystack: &[u8]) -> bool {
     let mut rest = haystack.iter();
     needle.iter().all(|byte| rest.any(|other| other == byte))
+}
+
+/// Waits for one connection on `listener` until `stop`; the stream (blocking again) and the
+/// client's address.
+pub(crate) fn accept_until_stop(
+    listener: &TcpListener,
+    stop: &AtomicBool,
+) -> Option<(TcpStream, std::net::SocketAddr)> {
+    let _ = listener.set_nonblocking(true);
+    while !stop.load(Ordering::SeqCst) {
+        if let Ok((stream, client)) = listener.accept() {
+            let _ = stream.set_nonblocking(false);
+            return Some((stream, client));
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+    None
+}
+
+/// Holds `stream` open until `stop`, so the program never sees the checker close first.
+pub(crate) fn hold_until_stop(stream: TcpStream, stop: &AtomicBool) {
+    while !stop.load(Ordering::SeqCst) {
+        thread::sleep(Duration::from_millis(20));
+    }
+    drop(stream);
+}
+
+/// The sentence for a client run against a port where nothing listens: it must end soon
+/// with a non-zero exit code, having said why.
+pub(crate) fn refused(check: Check, command: &[String], options: &Options) -> CheckResult {
+    let lang = options.lang;
+    let started = Instant::now();
+    let port = match crate::program::free_tcp_port() {
+        Ok(port) => port,
+        Err(error) => return result(check, lang, started, Err(error.to_string()), Vec::new()),
+    };
+    let finished = match run_client(command, port, options, options.timeout, |_| ()) {
+        Ok((_, finished)) => finished,
+        Err(error) => return result(check, lang, started, Err(error), Vec::new()),
+    };
+    let outcome = match finished.status {
+        None => Err(tr!(
+            lang,
+            "Nothing listened on 127.0.0.1:{}, and the program was still running after {} s: a refused connection must end it, with a timeout on the connect for the cases where nothing answers at all.",
+            "Nada escuchaba en 127.0.0.1:{}, y el programa seguía ejecutándose después de {} s: una conexión rechazada debe terminarlo, con un tiempo de espera en el connect para los casos en que nada responde.",
+            port,
+            options.timeout.as_secs()
+        )),
+        Some(status) if status.success() => Err(tr!(
+            lang,
+            "Nothing listened on 127.0.0.1:{}, yet the program ended with exit code 0: when connect fails, print why and end with a non-zero exit code (sys.exit(1), not sys.exit()).",
+            "Nada escuchaba en 127.0.0.1:{}, y aun así el programa terminó con código de salida 0: cuando connect falla, imprime por qué y termina con un código de salida distinto de cero (sys.exit(1), no sys.exit()).",
+            port
+        )),
+        Some(status) => Ok(tr!(
+            lang,
+            "Nothing listened on 127.0.0.1:{}; the program ended with {}.",
+            "Nada escuchaba en 127.0.0.1:{}; el programa terminó con {}.",
+            port,
+            describe_status(status, lang)
+        )),
+    };
+    result(check, lang, started, outcome, finished.tail)
 }

@@ -4,8 +4,9 @@
 //! a checker that students and instructors run on their own programs, in any language:
 //!
 //! ```text
-//! cargo run -p coursecheck -- server_05 -- python3 my_server.py --port {port}
-//! cargo run -p coursecheck -- basics_05 -- ./my_sntp {host} {port}
+//! cargo install --path crates/coursecheck      # once, from the kit's folder
+//! coursecheck server_05 -- python3 my_server.py --port {port}
+//! coursecheck basics_05 -- ./my_sntp {host} {port}
 //! ```
 //!
 //! For a server lesson the checker starts the program on a free loopback port and plays the
@@ -15,7 +16,10 @@
 //! the end of each check, whatever happened.
 //!
 //! The library is what the binary and the kit's own tests call: [`check`] runs every check of
-//! one lesson and returns a [`Report`]; [`grade()`] runs a whole class.
+//! one lesson and returns a [`Report`]; [`grade()`] runs a whole class, and
+//! [`grade::grade_in_parallel`] does it several at a time, each submission in a
+//! [`sandbox::Sandbox`] if given. Each lesson is one file under `src/lessons/`
+//! (crates/coursecheck/README.md says how to add one).
 
 #![deny(missing_docs)]
 
@@ -25,14 +29,59 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use lessons::{Check, Role};
+
 mod clients;
 pub mod grade;
+mod lessons;
 mod program;
+#[cfg(unix)]
+pub mod sandbox;
+/// Outside Unix there is no grading sandbox: `grade` says so and suggests `--no-sandbox`.
+#[cfg(not(unix))]
+pub mod sandbox {
+    use std::path::Path;
+
+    use crate::{Lang, Lesson, Options, Report};
+
+    /// A sandbox, which cannot exist on this system.
+    #[derive(Debug)]
+    pub enum Sandbox {}
+
+    impl Sandbox {
+        /// Always the sentence saying why there is no sandbox here.
+        pub fn new(_submissions: &Path, _out: &Path, lang: Lang) -> Result<Sandbox, String> {
+            Err(crate::sandbox_needs_linux(lang))
+        }
+
+        /// Never called: no sandbox exists.
+        pub fn check(
+            &self,
+            _lesson: Lesson,
+            _folder: &Path,
+            _command: &[String],
+            _slot: usize,
+            _options: &Options,
+        ) -> Result<Report, String> {
+            match *self {}
+        }
+    }
+}
+
+/// Why `grade` cannot sandbox submissions on this system, and what to do instead.
+pub(crate) fn sandbox_needs_linux(lang: Lang) -> String {
+    tr!(
+        lang,
+        "grade runs each submission in a sandbox, which needs Linux with bubblewrap: grade on Linux, or grade with --no-sandbox to run the submissions unconfined, on purpose.",
+        "grade ejecuta cada entrega en un entorno aislado, que necesita Linux con bubblewrap: califica en Linux, o califica con --no-sandbox para ejecutar las entregas sin aislamiento, a propósito."
+    )
+}
 mod servers;
 mod timeparse;
 mod wire;
 
 pub use grade::grade;
+pub use lessons::Lesson;
 pub use program::stop_all_programs;
 /// The JSON library [`Report::to_json`] writes with, for programs that read the report back.
 pub use serde_json;
@@ -77,6 +126,9 @@ impl Lang {
 }
 
 /// One sentence in the report's language: `tr!(lang, "english {}", "español {}", args…)`.
+/// Exported for the `coursecheck` binary's own sentences only.
+#[doc(hidden)]
+#[macro_export]
 macro_rules! tr {
     ($lang:expr, $en:literal, $es:literal $(, $arg:expr)* $(,)?) => {
         match $lang {
@@ -84,110 +136,6 @@ macro_rules! tr {
             $crate::Lang::Es => format!($es $(, $arg)*),
         }
     };
-}
-pub(crate) use tr;
-
-/// A lesson the checker knows: what the program under test must do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, Serialize)]
-pub enum Lesson {
-    /// A server that accepts one client, sends back what one read received, and closes.
-    #[value(name = "server_03")]
-    #[serde(rename = "server_03")]
-    Server03,
-    /// A server that serves clients one after another, forever, replying "OK..." + what one read received.
-    #[value(name = "server_04")]
-    #[serde(rename = "server_04")]
-    Server04,
-    /// A server with a thread per client: a welcome line, then "OK..." + each line.
-    #[value(name = "server_05")]
-    #[serde(rename = "server_05")]
-    Server05,
-    /// An echo server: every byte back, unchanged, until the client closes.
-    #[value(name = "echo_server")]
-    #[serde(rename = "echo_server")]
-    EchoServer,
-    /// An NTP client (a library call is fine) that prints the server's time.
-    #[value(name = "basics_04")]
-    #[serde(rename = "basics_04")]
-    Basics04,
-    /// An SNTP client by hand (48 bytes over UDP) that prints the server's transmit time.
-    #[value(name = "basics_05")]
-    #[serde(rename = "basics_05")]
-    Basics05,
-    /// An HTTP client that receives the whole response and prints its body.
-    #[value(name = "socket_05")]
-    #[serde(rename = "socket_05")]
-    Socket05,
-    /// An echo client: sends a message, reads the whole echo back, prints it.
-    #[value(name = "echo_client")]
-    #[serde(rename = "echo_client")]
-    EchoClient,
-}
-
-impl Lesson {
-    /// Every lesson, in course order.
-    pub const ALL: [Lesson; 8] = [
-        Lesson::Basics04,
-        Lesson::Basics05,
-        Lesson::Socket05,
-        Lesson::Server03,
-        Lesson::Server04,
-        Lesson::Server05,
-        Lesson::EchoServer,
-        Lesson::EchoClient,
-    ];
-
-    /// The lesson's name, as on the command line: `server_05`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Lesson::Server03 => "server_03",
-            Lesson::Server04 => "server_04",
-            Lesson::Server05 => "server_05",
-            Lesson::EchoServer => "echo_server",
-            Lesson::Basics04 => "basics_04",
-            Lesson::Basics05 => "basics_05",
-            Lesson::Socket05 => "socket_05",
-            Lesson::EchoClient => "echo_client",
-        }
-    }
-
-    /// The lesson named `name`, if the checker knows it.
-    pub fn from_name(name: &str) -> Option<Lesson> {
-        Lesson::ALL.into_iter().find(|lesson| lesson.name() == name)
-    }
-
-    /// Whether the program under test is a server (the checker plays the clients).
-    pub fn is_server(self) -> bool {
-        matches!(
-            self,
-            Lesson::Server03 | Lesson::Server04 | Lesson::Server05 | Lesson::EchoServer
-        )
-    }
-
-    /// The course notes that explain the lesson, relative to the repository root.
-    pub fn notes(self, lang: Lang) -> &'static str {
-        match (self, lang) {
-            (Lesson::Basics04 | Lesson::Basics05, Lang::En) => "docs/02-time.md",
-            (Lesson::Basics04 | Lesson::Basics05, Lang::Es) => "docs/es/02-time.md",
-            (Lesson::Socket05, Lang::En) => "docs/03-http-client.md",
-            (Lesson::Socket05, Lang::Es) => "docs/es/03-http-client.md",
-            (_, Lang::En) => "docs/04-tcp-server.md",
-            (_, Lang::Es) => "docs/es/04-tcp-server.md",
-        }
-    }
-
-    /// The ids of the checks run for this lesson, in order: the columns of a grading summary.
-    pub fn check_ids(self) -> &'static [&'static str] {
-        match self {
-            Lesson::Server03 => servers::SERVER_03,
-            Lesson::Server04 => servers::SERVER_04,
-            Lesson::Server05 => servers::SERVER_05,
-            Lesson::EchoServer => servers::ECHO_SERVER,
-            Lesson::Basics04 | Lesson::Basics05 => clients::SNTP,
-            Lesson::Socket05 => clients::HTTP,
-            Lesson::EchoClient => clients::ECHO_CLIENT,
-        }
-    }
 }
 
 /// How to run the checks.
@@ -199,6 +147,13 @@ pub struct Options {
     pub lang: Lang,
     /// The directory the program runs in (the checker's own when `None`).
     pub workdir: Option<PathBuf>,
+    /// The ids of the checks to run; every check of the lesson when empty. A client lesson
+    /// runs the program as usual and reports only these.
+    pub only: Vec<String>,
+    /// Set only in a checker that runs inside a grading sandbox: the program runs as this
+    /// user with these limits, and every process left behind is killed after each check.
+    #[cfg(unix)]
+    pub sandboxed: Option<sandbox::Limits>,
 }
 
 impl Default for Options {
@@ -207,7 +162,17 @@ impl Default for Options {
             timeout: Duration::from_secs(10),
             lang: Lang::En,
             workdir: None,
+            only: Vec::new(),
+            #[cfg(unix)]
+            sandboxed: None,
         }
+    }
+}
+
+impl Options {
+    /// Whether the check with this id is to run.
+    pub(crate) fn selects(&self, id: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|only| only == id)
     }
 }
 
@@ -323,6 +288,108 @@ impl Report {
         out
     }
 
+    /// The report as a Gradescope autograder's `results.json`: one test per check, worth
+    /// `points` shared out over the checks, its sentence and the program's last lines as
+    /// output, and the overall score.
+    pub fn to_gradescope(&self, points: f64, lang: Lang) -> String {
+        let total = self.lesson.check_ids().len();
+        let each = grade::points_for(1, total, points);
+        let tests: Vec<_> = self
+            .checks
+            .iter()
+            .map(|check| {
+                let mut output = check.detail.clone();
+                for line in &check.output_tail {
+                    output.push('\n');
+                    output.push_str(line);
+                }
+                serde_json::json!({
+                    "name": format!("{}: {}", check.id, check.title),
+                    "score": if check.passed { each } else { 0.0 },
+                    "max_score": each,
+                    "status": if check.passed { "passed" } else { "failed" },
+                    "output": output,
+                })
+            })
+            .collect();
+        let passed = self.checks.iter().filter(|check| check.passed).count();
+        let results = serde_json::json!({
+            "score": grade::points_for(passed, total, points),
+            "output": tr!(
+                lang,
+                "{}/{} checks passed. Notes: {}",
+                "{}/{} pruebas pasaron. Notas: {}",
+                passed,
+                self.checks.len(),
+                self.notes
+            ),
+            "tests": tests,
+        });
+        serde_json::to_string_pretty(&results).expect("a report is always valid JSON")
+    }
+
+    /// The report as JUnit XML: one test suite named `name`, one test case per check.
+    pub fn to_junit(&self, name: &str) -> String {
+        grade::Summary {
+            lesson: self.lesson,
+            submissions: vec![grade::Submission {
+                name: name.to_owned(),
+                report: Ok(self.clone()),
+            }],
+            jobs: 1,
+            sandboxed: false,
+            elapsed: Duration::from_secs_f64(self.checks.iter().map(|check| check.seconds).sum()),
+        }
+        .to_junit()
+    }
+
+    /// Reads back a report of `lesson` that [`Report::to_json`] wrote (a checker inside a
+    /// grading sandbox sends it out this way). Check ids are matched to the lesson's, so a
+    /// report naming a check the lesson lacks is refused.
+    pub fn from_json(lesson: Lesson, json: &[u8], lang: Lang) -> Result<Report, String> {
+        #[derive(serde::Deserialize)]
+        struct Written {
+            command: Vec<String>,
+            checks: Vec<WrittenCheck>,
+        }
+        #[derive(serde::Deserialize)]
+        struct WrittenCheck {
+            id: String,
+            title: String,
+            passed: bool,
+            detail: String,
+            output_tail: Vec<String>,
+            seconds: f64,
+        }
+        let written: Written = serde_json::from_slice(json).map_err(|error| error.to_string())?;
+        let ids = lesson.check_ids();
+        let checks = written
+            .checks
+            .into_iter()
+            .map(|check| {
+                let id = ids
+                    .iter()
+                    .find(|id| **id == check.id)
+                    .ok_or_else(|| format!("{} has no check {}", lesson.name(), check.id))?;
+                Ok(CheckResult {
+                    id,
+                    title: check.title,
+                    passed: check.passed,
+                    detail: check.detail,
+                    output_tail: check.output_tail,
+                    seconds: check.seconds,
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        Ok(Report {
+            lesson,
+            command: written.command,
+            passed: checks.iter().all(|check| check.passed),
+            checks,
+            notes: lesson.notes(lang),
+        })
+    }
+
     /// The report as pretty-printed JSON (see docs/checking-homework.md for the fields).
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("a report is always valid JSON")
@@ -332,14 +399,11 @@ impl Report {
 /// Runs every check of `lesson` on the program started by `command` (its first word is the
 /// program, the rest its arguments; `{port}` and `{host}` are replaced in each).
 pub fn check(lesson: Lesson, command: &[String], options: &Options) -> Report {
-    let checks = match lesson {
-        Lesson::Server03 | Lesson::Server04 | Lesson::Server05 | Lesson::EchoServer => {
-            servers::run(lesson, command, options)
-        }
-        Lesson::Basics04 | Lesson::Basics05 => clients::run_sntp(command, options),
-        Lesson::Socket05 => clients::run_http(command, options),
-        Lesson::EchoClient => clients::run_echo_client(command, options),
+    let mut checks = match &lesson.def().role {
+        Role::Server(server) => servers::run(server, command, options),
+        Role::OneStepServer { run, .. } | Role::Client { run, .. } => run(command, options),
     };
+    checks.retain(|check| options.selects(check.id));
     Report {
         lesson,
         command: command.to_vec(),
@@ -354,16 +418,16 @@ pub(crate) type Outcome = Result<String, String>;
 
 /// Builds a [`CheckResult`] from a check's outcome and the program's output.
 pub(crate) fn result(
-    id: &'static str,
-    title: String,
+    check: Check,
+    lang: Lang,
     started: Instant,
     outcome: Outcome,
     output_tail: Vec<String>,
 ) -> CheckResult {
     let passed = outcome.is_ok();
     CheckResult {
-        id,
-        title,
+        id: check.id,
+        title: check.title.pick(lang).to_owned(),
         passed,
         detail: outcome.unwrap_or_else(|error| error),
         output_tail: if passed { Vec::new() } else { output_tail },
@@ -380,5 +444,15 @@ pub(crate) fn show(bytes: &[u8], limit: usize) -> String {
     } else {
         let cut: String = escaped.chars().take(limit).collect();
         format!("\"{cut}…\" ({} bytes)", bytes.len())
+    }
+}
+
+/// A duration in seconds with one decimal, written as the report's language writes numbers:
+/// `1.5` in English, `1,5` in Spanish.
+pub(crate) fn seconds(duration: Duration, lang: Lang) -> String {
+    let text = format!("{:.1}", duration.as_secs_f64());
+    match lang {
+        Lang::En => text,
+        Lang::Es => text.replace('.', ","),
     }
 }

@@ -1,15 +1,14 @@
 //! The program under test as a child process: started with `{port}`/`{host}` filled in, its
 //! output captured in the background, and always killed and reaped at the end.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener};
-use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::{Lang, tr};
+use crate::{Lang, Options, tr};
 
 /// The loopback address every program under test talks to.
 pub(crate) const HOST: Ipv4Addr = Ipv4Addr::LOCALHOST;
@@ -46,6 +45,21 @@ fn kill(child: &mut Child) {
     let _ = child.wait();
 }
 
+/// How a program ended, in the report's language: "exit code 1", "signal 9".
+pub(crate) fn describe_status(status: ExitStatus, lang: Lang) -> String {
+    if let Some(code) = status.code() {
+        return tr!(lang, "exit code {}", "código de salida {}", code);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(signal) = status.signal() {
+            return tr!(lang, "signal {}", "la señal {}", signal);
+        }
+    }
+    status.to_string()
+}
+
 /// A port on 127.0.0.1 that was free a moment ago, for a server under test to bind.
 pub(crate) fn free_tcp_port() -> std::io::Result<u16> {
     Ok(TcpListener::bind((HOST, 0))?.local_addr()?.port())
@@ -58,15 +72,42 @@ pub(crate) struct Program {
     stderr: Arc<Mutex<Vec<u8>>>,
     status: Option<ExitStatus>,
     lang: Lang,
+    /// The program's standard input, when the checker types into it.
+    stdin: Option<ChildStdin>,
+    /// Inside a grading sandbox: kill every process left in it when the program stops.
+    #[cfg(unix)]
+    sweep: bool,
 }
 
 impl Program {
-    /// Starts `command` with `{port}` and `{host}` replaced in every word.
+    /// Starts `command` with `{port}` and `{host}` replaced in every word, reading nothing
+    /// on its standard input.
     pub(crate) fn start(
         command: &[String],
         port: u16,
-        workdir: Option<&Path>,
+        options: &Options,
         lang: Lang,
+    ) -> Result<Program, String> {
+        Program::spawn(command, port, options, lang, false)
+    }
+
+    /// Like [`Program::start`], with the program's standard input ours to [`Program::type_in`]
+    /// and [`Program::end_input`]: the keyboard of an interactive client.
+    pub(crate) fn start_typing(
+        command: &[String],
+        port: u16,
+        options: &Options,
+        lang: Lang,
+    ) -> Result<Program, String> {
+        Program::spawn(command, port, options, lang, true)
+    }
+
+    fn spawn(
+        command: &[String],
+        port: u16,
+        options: &Options,
+        lang: Lang,
+        typing: bool,
     ) -> Result<Program, String> {
         let words: Vec<String> = command
             .iter()
@@ -85,13 +126,17 @@ impl Program {
         let mut process = Command::new(program);
         process
             .args(args)
-            .stdin(Stdio::null())
+            .stdin(if typing {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             // Python buffers stdout in a pipe: without this a student's prints would show up
             // only at exit, and a killed server's never.
             .env("PYTHONUNBUFFERED", "1");
-        if let Some(dir) = workdir {
+        if let Some(dir) = &options.workdir {
             process.current_dir(dir);
         }
         #[cfg(unix)]
@@ -100,6 +145,13 @@ impl Program {
             // Its own process group, so `kill` reaches the grandchildren too, and the terminal's
             // Ctrl-C reaches only the checker, which then stops the program itself.
             process.process_group(0);
+            if let Some(limits) = options.sandboxed {
+                process.uid(limits.uid).gid(limits.uid);
+                // SAFETY: the closure only calls setrlimit(2), which is async-signal-safe.
+                unsafe {
+                    process.pre_exec(move || limits.apply());
+                }
+            }
         }
         let mut child = process.spawn().map_err(|error| {
             tr!(
@@ -112,6 +164,7 @@ impl Program {
         })?;
         let stdout = collect(child.stdout.take());
         let stderr = collect(child.stderr.take());
+        let stdin = child.stdin.take();
         let child = Arc::new(Mutex::new(child));
         if let Ok(mut running) = RUNNING.lock() {
             running.push(child.clone());
@@ -122,6 +175,9 @@ impl Program {
             stderr,
             status: None,
             lang,
+            stdin,
+            #[cfg(unix)]
+            sweep: options.sandboxed.is_some(),
         })
     }
 
@@ -142,6 +198,36 @@ impl Program {
             }
             if Instant::now() >= deadline {
                 return None;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Types `bytes` on the program's standard input; false if it no longer reads it.
+    pub(crate) fn type_in(&mut self, bytes: &[u8]) -> bool {
+        self.stdin
+            .as_mut()
+            .is_some_and(|stdin| stdin.write_all(bytes).and_then(|()| stdin.flush()).is_ok())
+    }
+
+    /// Closes the program's standard input: end of input, as Ctrl-D at a terminal.
+    pub(crate) fn end_input(&mut self) {
+        self.stdin = None;
+    }
+
+    /// Waits until the program's stdout holds `expected` (from byte `from` on) or `deadline`
+    /// passes; whether it came.
+    pub(crate) fn wait_for_output(&self, expected: &[u8], from: usize, deadline: Instant) -> bool {
+        loop {
+            let stdout = self.stdout();
+            if stdout
+                .get(from..)
+                .is_some_and(|new| new.windows(expected.len()).any(|w| w == expected))
+            {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
             }
             thread::sleep(Duration::from_millis(10));
         }
@@ -186,6 +272,10 @@ impl Program {
         }
         if let Ok(mut running) = RUNNING.lock() {
             running.retain(|other| !Arc::ptr_eq(other, &self.child));
+        }
+        #[cfg(unix)]
+        if self.sweep {
+            crate::sandbox::kill_everything_else();
         }
     }
 }

@@ -39,7 +39,7 @@ impl Conn {
             tr!(
                 self.lang,
                 "Sending {} failed: {} (the program closed the connection?).",
-                "Enviar {} falló: {} (¿el programa cerró la conexión?).",
+                "Falló el envío de {}: {} (¿el programa cerró la conexión?).",
                 show(bytes, 40),
                 error
             )
