@@ -13,8 +13,8 @@ use netutil::ntp::{Header, Leap, Mode, Timestamp};
 
 use crate::lessons::Check;
 use crate::program::{HOST, Program, describe_status};
-use crate::wire::is_timeout;
 use crate::{CheckResult, Lang, Options, Outcome, result, show, times_in, tr};
+use netutil::server::is_timeout;
 
 /// The checks of an SNTP client lesson, in the order they are reported.
 pub(crate) struct SntpChecks {

@@ -6,6 +6,7 @@ use std::net::{Shutdown, TcpStream};
 use std::time::{Duration, Instant};
 
 use crate::{Lang, show, tr};
+use netutil::server::is_timeout;
 
 /// The longest the checker waits for one reply before calling it missing.
 pub(crate) const REPLY_WAIT: Duration = Duration::from_secs(3);
@@ -181,14 +182,6 @@ impl Ending {
             ),
         }
     }
-}
-
-/// Whether `error` is an expired read or write timeout (EAGAIN on Unix, a time-out on Windows).
-pub(crate) fn is_timeout(error: &io::Error) -> bool {
-    matches!(
-        error.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
 }
 
 /// `len` bytes that are not text: every byte value, a NUL every seventh byte, invalid UTF-8

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use super::{Check, LessonDef, Role, SERVER_NOTES, Text};
 use crate::servers::{self, Run, ServerCheck, ServerLesson};
-use crate::wire::{REPLY_WAIT, binary_payload, is_timeout};
+use crate::wire::{REPLY_WAIT, binary_payload};
+use netutil::server::is_timeout;
 use crate::{Outcome, show, tr};
 
 /// The size of the bulk echo.

@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use super::{Check, LessonDef, Role, SERVER_NOTES, Text};
 use crate::clients::accept_until_stop;
 use crate::program::{HOST, Program, describe_status};
-use crate::wire::{REPLY_WAIT, is_timeout};
+use crate::wire::REPLY_WAIT;
+use netutil::server::is_timeout;
 use crate::{CheckResult, Lang, Options, Outcome, result, show, tr};
 
 const GREETING: Check = Check {

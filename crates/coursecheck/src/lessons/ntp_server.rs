@@ -9,7 +9,7 @@ use netutil::ntp::{HEADER_LEN, Header, Leap, Mode, Timestamp};
 
 use super::{Check, LessonDef, Role, TIME_NOTES, Text};
 use crate::program::{HOST, Program, describe_status};
-use crate::wire::is_timeout;
+use netutil::server::is_timeout;
 use crate::{CheckResult, Lang, Options, Outcome, result, show, tr};
 
 const REPLY: Check = Check {
