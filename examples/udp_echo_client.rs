@@ -17,7 +17,7 @@
 //!
 //! ## How to run
 //!
-//! In one terminal, start the servers (a slow one, with a small buffer, loses a burst):
+//! In one terminal, start the UDP server; in a second one, the TCP `echo_server` for `tcp`:
 //!
 //! ```text
 //! cargo run --example udp_echo_server
@@ -328,7 +328,7 @@ fn burst(server: SocketAddr, count: u32, size: usize, deadline: &Deadline) -> Ou
     // The kernel counts what it dropped; UDP itself tells neither end.
     match (drops_before, udp::receive_buffer_drops()) {
         (Ok(before), Ok(after)) => println!(
-            "the kernel dropped {} datagrams meanwhile, for a full receive buffer ({})",
+            "the kernel dropped {} datagrams meanwhile at a full receive buffer: {}",
             after - before,
             udp::DROP_COUNTER
         ),

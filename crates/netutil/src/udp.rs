@@ -56,7 +56,7 @@ pub fn recv_datagram(socket: &UdpSocket, buffer: &mut [u8]) -> io::Result<Datagr
 /// Where this OS counts datagrams dropped for a full receive buffer, as the lessons print it.
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub const DROP_COUNTER: &str =
-    "RcvbufErrors in /proc/net/snmp (Udp6RcvbufErrors in /proc/net/snmp6)";
+    "Udp RcvbufErrors in /proc/net/snmp, Udp6RcvbufErrors in /proc/net/snmp6";
 /// Where this OS counts datagrams dropped for a full receive buffer, as the lessons print it.
 #[cfg(target_vendor = "apple")]
 pub const DROP_COUNTER: &str =
