@@ -47,9 +47,12 @@ pub fn recv_datagram(socket: &UdpSocket, buffer: &mut [u8]) -> io::Result<Datagr
     // initialized bytes into the slice, so `buffer` stays initialized.
     let uninit = unsafe { &mut *(std::ptr::from_mut(buffer) as *mut [MaybeUninit<u8>]) };
     let (len, flags) = SockRef::from(socket).recv_vectored(&mut [MaybeUninitSlice::new(uninit)])?;
+    let truncated = flags.is_truncated();
     Ok(Datagram {
-        len,
-        truncated: flags.is_truncated(),
+        // A cut datagram fills the buffer. Unix counts those bytes; Windows reports the error
+        // without a count (Wine says 0), though its documentation says the buffer is filled.
+        len: if truncated { buffer.len() } else { len },
+        truncated,
     })
 }
 
