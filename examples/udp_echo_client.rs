@@ -71,7 +71,8 @@ const QUIET: Duration = Duration::from_millis(500);
 /// What each mode returns: nothing, or why it failed.
 type Outcome = Result<(), Box<dyn Error>>;
 
-/// Send datagrams to a UDP echo server and count what comes back.
+/// Send datagrams to a UDP echo server and count what comes back. With no mode, each word of
+/// --message is one datagram.
 #[derive(Parser)]
 struct Args {
     /// The echo server's host name or IP address.

@@ -34,12 +34,12 @@
 //! ```text
 //! receive buffer: 212992 bytes
 //! listening on udp 127.0.0.1:9900
-//! 127.0.0.1:41712: echoed 5 bytes
-//! 127.0.0.1:41712: echoed 9 bytes
-//! 127.0.0.1:41712: echoed 5 bytes
-//! 127.0.0.1:41712: echoed 5 bytes
-//! 127.0.0.1:41712: echoed 3 bytes
-//! 127.0.0.1:41712: echoed 6 bytes
+//! 127.0.0.1:55589: echoed 5 bytes
+//! 127.0.0.1:55589: echoed 9 bytes
+//! 127.0.0.1:55589: echoed 5 bytes
+//! 127.0.0.1:55589: echoed 5 bytes
+//! 127.0.0.1:55589: echoed 3 bytes
+//! 127.0.0.1:55589: echoed 6 bytes
 //! ^Cstopped: echoed 6 datagrams, 33 bytes
 //! ```
 

@@ -347,3 +347,33 @@ fn bad_arguments_are_usage_errors() {
         );
     }
 }
+
+#[test]
+fn the_pair_works_over_ipv6_loopback() {
+    let server = RunningServer::start("udp_echo_server", &["--host", "::1", "--port", "0"]);
+    assert_eq!(server.addr.ip(), "::1".parse::<std::net::IpAddr>().unwrap());
+    let port = server.addr.port().to_string();
+    let run = run_lesson("udp_echo_client", &["--host", "::1", "--port", &port]);
+    run.assert_code(0);
+    assert!(
+        run.stdout
+            .starts_with(&format!("sent 6 datagrams to [::1]:{port}, one per word")),
+        "{run:#?}"
+    );
+    // The largest datagram the client sends (IPv4's limit, 65,507 bytes) comes back whole.
+    let run = run_lesson(
+        "udp_echo_client",
+        &[
+            "--host", "::1", "--port", &port, "truncate", "--size", "65507",
+        ],
+    );
+    run.assert_code(0);
+    assert_eq!(
+        run.stdout.lines().nth(1),
+        Some("received 512 bytes, truncated: the other 64995 are gone")
+    );
+    assert_eq!(
+        run.stdout.lines().nth(3),
+        Some("received 65507 bytes, whole")
+    );
+}
