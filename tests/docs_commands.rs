@@ -82,6 +82,8 @@ enum Peer {
     Echo,
     /// The kit's `server_05`.
     Server05,
+    /// The kit's `udp_echo_server`.
+    UdpEcho,
 }
 
 /// A client of a server the notes start.
@@ -152,7 +154,7 @@ const fn shape(
 
 use Client::{Command as Typed, Send};
 use Expect::{Code, Success};
-use Peer::{Echo, Http, HttpWww, Nothing, Ntp, Server05};
+use Peer::{Echo, Http, HttpWww, Nothing, Ntp, Server05, UdpEcho};
 
 /// The rules, first match wins: `(pattern, action)`, where the pattern is the command as the
 /// notes write it, with `*` for any text. Keep one rule per documented command or family.
@@ -473,6 +475,40 @@ const RULES: &[(&str, Action)] = &[
         "* | cargo run --example echo_client -- --stdin*",
         run(Echo, Success),
     ),
+    // -- Datagrams. The server's block shows the six echoes of the client's default run.
+    (
+        "cargo run --example udp_echo_server",
+        serve(
+            &[Typed("cargo run --example udp_echo_client -- --port 9900")],
+            shape("udp_echo_server", "listening on", &[]),
+        ),
+    ),
+    (
+        "cargo run --example udp_echo_server -- *",
+        serve(
+            &[Typed(
+                "cargo run --example udp_echo_client -- burst --port 9900",
+            )],
+            Success,
+        ),
+    ),
+    (
+        "cargo run --example udp_echo_client",
+        run(
+            UdpEcho,
+            shape("udp_echo_client", "one receive per send", &[]),
+        ),
+    ),
+    // The same port number, over TCP: the kit's echo_server.
+    (
+        "cargo run --example udp_echo_client -- tcp",
+        run(Echo, Success),
+    ),
+    (
+        "cargo run --example udp_echo_client -- *",
+        run(UdpEcho, Success),
+    ),
+    ("grep Udp: /proc/net/snmp", run(Nothing, Success)),
 ];
 
 fn matches(pattern: &str, command: &str) -> bool {
@@ -1049,6 +1085,7 @@ fn start_peer(peer: Peer, www: &Path) -> Result<(RunningPeer, Option<u16>), Stri
         Peer::Ntp => lesson("ntp_server", &["--port", "0"]),
         Peer::Echo => lesson("echo_server", &["--port", "0"]),
         Peer::Server05 => lesson("server_05", &["--port", "0"]),
+        Peer::UdpEcho => lesson("udp_echo_server", &["--port", "0"]),
         Peer::Http | Peer::HttpWww => {
             if !installed("python3") {
                 return Err("python3 is not installed (the notes' HTTP peer)".to_owned());

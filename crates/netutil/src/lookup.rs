@@ -172,7 +172,21 @@ pub fn host_name() -> Result<String, LookupError> {
 
 /// The IP addresses of `host` (IPv4 and IPv6), in the order the resolver prefers them and
 /// without repeats. An address literal such as `127.0.0.1` or `::1` resolves to itself.
+///
+/// A name under the special-use top-level domain `.invalid` (`no-such-host.invalid`) is "no
+/// such name" at once, without asking DNS, as RFC 6761 §6.4 asks of resolvers: a test that
+/// needs a name that cannot exist then never depends on this machine's DNS.
 pub fn resolve(host: &str) -> Result<Vec<IpAddr>, LookupError> {
+    if is_under_invalid(host) {
+        return Err(LookupError::Resolve {
+            host: host.to_owned(),
+            unknown_name: true,
+            source: io::Error::new(
+                io::ErrorKind::NotFound,
+                "names under .invalid never exist (RFC 6761)",
+            ),
+        });
+    }
     let found = dns_lookup::lookup_host(host).map_err(|error| {
         let unknown_name = matches!(
             error.kind(),
@@ -191,6 +205,16 @@ pub fn resolve(host: &str) -> Result<Vec<IpAddr>, LookupError> {
         }
     }
     Ok(unique)
+}
+
+/// Whether `host` is `invalid` or ends in `.invalid`, in any case, with or without the root's
+/// final dot.
+fn is_under_invalid(host: &str) -> bool {
+    let name = host.strip_suffix('.').unwrap_or(host).as_bytes();
+    let tld = b"invalid";
+    name.len() >= tld.len()
+        && name[name.len() - tld.len()..].eq_ignore_ascii_case(tld)
+        && (name.len() == tld.len() || name[name.len() - tld.len() - 1] == b'.')
 }
 
 /// The service name of `port` for `protocol` (25/tcp → `smtp`), from the services database.
@@ -269,6 +293,34 @@ mod tests {
             format!("could not resolve {name}: no such name")
         );
         assert!(error.hint().is_some());
+    }
+
+    #[test]
+    fn names_under_invalid_are_answered_without_asking_dns() {
+        for host in [
+            "no-such-host.invalid",
+            "INVALID",
+            "a.b.Invalid.",
+            "invalid.",
+        ] {
+            let error = resolve(host).unwrap_err();
+            assert_eq!(
+                error.to_string(),
+                format!("could not resolve {host}: no such name")
+            );
+            assert!(matches!(
+                error,
+                LookupError::Resolve {
+                    unknown_name: true,
+                    ..
+                }
+            ));
+        }
+        // Only the top-level domain counts: these are ordinary names.
+        for host in ["invalid.example", "notinvalid", "my-invalid", "invalid..x"] {
+            assert!(!is_under_invalid(host), "{host}");
+        }
+        assert!(is_under_invalid("x.invalid"));
     }
 
     #[test]
