@@ -34,6 +34,7 @@ use lessons::{Check, Role};
 mod clients;
 pub mod grade;
 mod lessons;
+mod lookups;
 mod program;
 #[cfg(unix)]
 pub mod sandbox;
