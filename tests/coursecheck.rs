@@ -42,6 +42,33 @@ fn assert_fails_exactly(report: &Report, expected: &[&str]) {
 }
 
 #[test]
+fn the_lookup_lessons_pass_their_own_checks() {
+    for (lesson, name, args) in [
+        (Lesson::Basics01, "basics_01", &[][..]),
+        (Lesson::Basics02, "basics_02", &["{name}"][..]),
+        (Lesson::Basics03, "basics_03", &["{query}"][..]),
+        (Lesson::Socket01, "socket_01", &[][..]),
+        (Lesson::Socket02, "socket_02", &["{name}"][..]),
+    ] {
+        assert_passes(&coursecheck::check(lesson, &kit(name, args), &options()));
+    }
+}
+
+#[test]
+fn a_lookup_command_without_its_placeholder_fails_every_check_with_a_sentence() {
+    // Without {name}, basics_02 would resolve its default, www.google.com: a DNS query. The
+    // checker must refuse to run it at all.
+    let report = coursecheck::check(Lesson::Basics02, &kit("basics_02", &[]), &options());
+    assert_fails_exactly(&report, &["resolves", "every_address", "unknown"]);
+    for check in &report.checks {
+        assert!(check.detail.contains("has no {name}"), "{check:?}");
+        assert!(check.seconds < 1.0, "it ran the program: {check:?}");
+    }
+    let report = coursecheck::check(Lesson::Basics03, &kit("basics_03", &[]), &options());
+    assert_eq!(report.failed(), Lesson::Basics03.check_ids());
+}
+
+#[test]
 fn server_01_passes_its_own_check() {
     let command = kit("server_01", &["--port", "{port}"]);
     assert_passes(&coursecheck::check(Lesson::Server01, &command, &options()));
@@ -1012,6 +1039,117 @@ fn python(lesson: Lesson, name: &str, args: &[&str]) -> Report {
 
 const SERVER: &[&str] = &["--port", "{port}"];
 const CLIENT: &[&str] = &["{host}", "{port}"];
+
+#[test]
+#[ignore = "needs python3"]
+fn python_reference_lookup_programs_pass() {
+    assert_passes(&python(Lesson::Basics01, "good_basics_01.py", &[]));
+    assert_passes(&python(Lesson::Basics02, "good_basics_02.py", &["{name}"]));
+    assert_passes(&python(Lesson::Basics03, "good_basics_03.py", &["{query}"]));
+    assert_passes(&python(Lesson::Socket01, "good_socket_01.py", &[]));
+    assert_passes(&python(Lesson::Socket02, "good_socket_02.py", &["{name}"]));
+}
+
+#[test]
+#[ignore = "needs python3"]
+fn a_basics_01_with_a_hard_coded_address_fails_addresses() {
+    let report = python(Lesson::Basics01, "bad_basics_01_hard_coded_address.py", &[]);
+    assert_fails_exactly(&report, &["addresses"]);
+    let detail = &report.check("addresses").expect("the check").detail;
+    assert!(detail.contains("printed 127.0.1.1, which"), "{detail}");
+}
+
+#[test]
+#[ignore = "needs python3"]
+fn a_basics_01_with_a_hard_coded_name_fails_host_name() {
+    let report = python(Lesson::Basics01, "bad_basics_01_hard_coded_name.py", &[]);
+    assert_fails_exactly(&report, &["host_name"]);
+}
+
+#[test]
+#[ignore = "needs python3"]
+fn a_basics_02_with_gethostbyname_fails_every_address() {
+    let report = python(Lesson::Basics02, "bad_basics_02_ipv4_only.py", &["{name}"]);
+    assert_fails_exactly(&report, &["every_address"]);
+}
+
+#[test]
+#[ignore = "needs python3"]
+fn a_lookup_that_exits_with_0_on_an_unknown_name_fails_unknown() {
+    for (lesson, name) in [
+        (Lesson::Basics02, "bad_basics_02_exit_0_on_unknown.py"),
+        (Lesson::Socket02, "bad_socket_02_exit_0_on_unknown.py"),
+    ] {
+        let report = python(lesson, name, &["{name}"]);
+        assert_fails_exactly(&report, &["unknown"]);
+        let detail = &report.check("unknown").expect("the check").detail;
+        assert!(detail.contains("ended with exit code 0"), "{detail}");
+    }
+}
+
+#[test]
+#[ignore = "needs python3"]
+fn a_lookup_that_ends_in_a_traceback_fails_its_error_check() {
+    for (lesson, name, args, check) in [
+        (
+            Lesson::Socket02,
+            "bad_socket_02_traceback.py",
+            "{name}",
+            "unknown",
+        ),
+        (
+            Lesson::Basics03,
+            "bad_basics_03_traceback.py",
+            "{query}",
+            "no_name",
+        ),
+    ] {
+        let report = python(lesson, name, &[args]);
+        assert_fails_exactly(&report, &[check]);
+        let detail = &report.check(check).expect("the check").detail;
+        assert!(detail.contains("stack trace"), "{detail}");
+    }
+}
+
+#[test]
+#[ignore = "needs python3"]
+fn a_basics_03_that_ignores_the_protocol_fails_protocol() {
+    let report = python(
+        Lesson::Basics03,
+        "bad_basics_03_always_tcp.py",
+        &["{query}"],
+    );
+    assert_fails_exactly(&report, &["protocol"]);
+    let detail = &report.check("protocol").expect("the check").detail;
+    assert!(detail.contains("the name of 513/tcp"), "{detail}");
+}
+
+#[test]
+#[ignore = "needs python3"]
+fn a_basics_03_that_prints_the_number_for_a_port_with_no_name_fails_no_name() {
+    let report = python(
+        Lesson::Basics03,
+        "bad_basics_03_number_for_unknown.py",
+        &["{query}"],
+    );
+    assert_fails_exactly(&report, &["no_name"]);
+    let detail = &report.check("no_name").expect("the check").detail;
+    assert!(detail.contains("65000/tcp => 65000"), "{detail}");
+}
+
+#[test]
+#[ignore = "needs python3"]
+fn a_socket_01_that_says_nothing_or_is_python_2_fails_created() {
+    for (name, said) in [
+        ("bad_socket_01_says_nothing.py", "never said"),
+        ("bad_socket_01_python2.py", "exit code 1"),
+    ] {
+        let report = python(Lesson::Socket01, name, &[]);
+        assert_fails_exactly(&report, &["created"]);
+        let detail = &report.check("created").expect("the check").detail;
+        assert!(detail.contains(said), "{detail}");
+    }
+}
 
 #[test]
 #[ignore = "needs python3"]

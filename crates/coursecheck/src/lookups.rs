@@ -193,6 +193,12 @@ pub(crate) fn fails_cleanly(
             .find(|line| !line.is_empty())
             .map(|line| line.chars().take(120).collect::<String>())
     };
+    let last = |text: &str| {
+        text.lines()
+            .map(str::trim)
+            .rfind(|line| !line.is_empty())
+            .map(|line| line.chars().take(120).collect::<String>())
+    };
     let status = match finished.status {
         None => {
             return Err(tr!(
@@ -208,12 +214,12 @@ pub(crate) fn fails_cleanly(
     if status.success() {
         return Err(tr!(
             lang,
-            "Given {}, which does not exist, it ended with exit code 0 (it printed {}): a failure must end with a non-zero exit code, so a script can tell.",
-            "Con {}, que no existe, terminó con código de salida 0 (imprimió {}): una falla debe terminar con un código de salida distinto de cero, para que un script lo note.",
+            "Given {}, where there is nothing to find, it ended with exit code 0 (its last line: {}): a failure must end with a non-zero exit code, so a script can tell.",
+            "Con {}, donde no hay nada que encontrar, terminó con código de salida 0 (su última línea: {}): una falla debe terminar con un código de salida distinto de cero, para que un script lo note.",
             given,
             crate::show(
-                first(&stdout)
-                    .or_else(|| first(&stderr))
+                last(&stdout)
+                    .or_else(|| last(&stderr))
                     .unwrap_or_default()
                     .as_bytes(),
                 80
@@ -238,7 +244,10 @@ pub(crate) fn fails_cleanly(
             line
         ));
     }
-    let lines = stderr.lines().filter(|line| !line.trim().is_empty()).count();
+    let lines = stderr
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .count();
     if lines > 3 {
         return Err(tr!(
             lang,

@@ -17,10 +17,14 @@ Examples:
   coursecheck echo_server -- ./target/debug/my_echo {port}
   coursecheck socket_05 -- python3 my_client.py {host} {port} /
   coursecheck basics_05 -- ./my_sntp {host} {port}
+  coursecheck basics_02 -- python3 my_lookup.py {name}
+  coursecheck basics_03 -- python3 my_services.py {query}
   coursecheck server_05 --format gradescope -- python3 server.py --port {port}
   coursecheck grade server_05 submissions/      (each folder holds a check.cmd)
 
-{port} becomes the port the program must use, {host} becomes 127.0.0.1. The program runs
+{port} becomes the port the program must use, {host} becomes 127.0.0.1; for basics_02 and
+socket_02, {name} becomes the host name to resolve (localhost, ::1, a name that does not
+exist), and for basics_03 {query} becomes one query (25/tcp, ntp/udp, ...). The program runs
 in the folder coursecheck is run from (grade: in each submission's folder).
 Install once from the kit: cargo install --path crates/coursecheck
 Exit status: 0 when every check passes, 1 when one fails, 2 on a usage error.
@@ -45,7 +49,8 @@ struct Cli {
     /// The lesson whose behaviour the program must match.
     #[arg(value_enum, required = true)]
     lesson: Option<Lesson>,
-    /// The command that starts the program, after `--`; {port} and {host} are replaced.
+    /// The command that starts the program, after `--`; {port}, {host}, {name} and {query}
+    /// are replaced.
     #[arg(last = true, required = true, value_name = "COMMAND")]
     program: Vec<String>,
     /// How to print the report.
