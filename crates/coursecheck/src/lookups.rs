@@ -239,7 +239,7 @@ pub(crate) fn fails_cleanly(
         return Err(tr!(
             lang,
             "Given {}, it ended with a stack trace (\"{}\"): catch the error and print one sentence saying what failed, as the lesson does.",
-            "Con {}, terminó con una traza de la pila (\"{}\"): atrapa el error e imprime una frase que diga qué falló, como hace la lección.",
+            "Con {}, terminó con un traceback (\"{}\"): atrapa el error e imprime un mensaje que diga qué falló, como hace la lección.",
             given,
             line
         ));
@@ -252,7 +252,7 @@ pub(crate) fn fails_cleanly(
         return Err(tr!(
             lang,
             "Given {}, it printed {} lines on stderr: one sentence saying what failed (and perhaps a hint) is enough.",
-            "Con {}, imprimió {} líneas en stderr: basta una frase que diga qué falló (y quizá una pista).",
+            "Con {}, imprimió {} líneas en stderr: basta un mensaje que diga qué falló (y quizá una pista).",
             given,
             lines
         ));
@@ -261,7 +261,7 @@ pub(crate) fn fails_cleanly(
         None => Err(tr!(
             lang,
             "Given {}, it ended with {} but said nothing: print one sentence saying what failed.",
-            "Con {}, terminó con {} pero no dijo nada: imprime una frase que diga qué falló.",
+            "Con {}, terminó con {} pero no dijo nada: imprime un mensaje que diga qué falló.",
             given,
             describe_status(status, lang)
         )),

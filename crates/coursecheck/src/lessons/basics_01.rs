@@ -12,7 +12,7 @@ const HOST_NAME: Check = Check {
     id: "host_name",
     title: Text {
         en: "prints this machine's host name, and ends with 0",
-        es: "imprime el nombre de host de esta máquina, y termina con 0",
+        es: "imprime el nombre de host de este computador, y termina con 0",
     },
 };
 const ADDRESSES: Check = Check {
@@ -48,7 +48,7 @@ fn run(command: &[String], options: &Options) -> Vec<CheckResult> {
         Err(error) => Err(tr!(
             lang,
             "The checker cannot read this machine's host name ({}), so there is nothing to compare with.",
-            "El verificador no puede leer el nombre de host de esta máquina ({}), así que no hay con qué comparar.",
+            "El verificador no puede leer el nombre de host de este computador ({}), así que no hay con qué comparar.",
             error
         )),
     };
@@ -68,7 +68,7 @@ fn run(command: &[String], options: &Options) -> Vec<CheckResult> {
             Err(tr!(
                 lang,
                 "This machine's host name is {}, but the output does not name it: print what gethostname() says, not a name written in the program.",
-                "El nombre de host de esta máquina es {}, pero la salida no lo nombra: imprime lo que dice gethostname(), no un nombre escrito en el programa.",
+                "El nombre de host de este computador es {}, pero la salida no lo nombra: imprime lo que dice gethostname(), no un nombre escrito en el programa.",
                 name
             ))
         }

@@ -27,7 +27,7 @@ pub(super) const UNKNOWN: Check = Check {
     id: "unknown",
     title: Text {
         en: "given a name that does not exist: one sentence and a non-zero exit code",
-        es: "con un nombre que no existe: una frase y un código de salida distinto de cero",
+        es: "con un nombre que no existe: un mensaje y un código de salida distinto de cero",
     },
 };
 

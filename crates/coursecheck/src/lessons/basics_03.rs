@@ -36,7 +36,7 @@ const NO_NAME: Check = Check {
     id: "no_name",
     title: Text {
         en: "a port with no name (65000/tcp): one sentence and a non-zero exit code, not the number",
-        es: "un puerto sin nombre (65000/tcp): una frase y un código de salida distinto de cero, no el número",
+        es: "un puerto sin nombre (65000/tcp): un mensaje y un código de salida distinto de cero, no el número",
     },
 };
 
