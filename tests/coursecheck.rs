@@ -1458,3 +1458,83 @@ fn the_tables_in_the_notes_come_from_a_real_run() {
         }
     }
 }
+
+// ------------------------------------------------------------------------------ watch mode
+
+/// A running `coursecheck watch`, killed and reaped when dropped; its stdout gathered as it comes.
+struct Watching {
+    child: std::process::Child,
+    stdout: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Watching {
+    /// Waits up to `limit` until the output from byte `from` on holds `expected`; the output.
+    fn wait_for(&self, expected: &str, from: usize, limit: Duration) -> String {
+        let deadline = Instant::now() + limit;
+        loop {
+            let output = self.stdout.lock().expect("the output").clone();
+            if output.get(from..).is_some_and(|new| new.contains(expected)) {
+                return output;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {expected:?} within {limit:?}; the output:\n{output}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+#[cfg(unix)]
+fn watch_reruns_the_checks_when_a_file_changes_and_says_what_flipped() {
+    use std::io::Read;
+    let folder = TempDir::new("coursecheck-watch");
+    // socket_01's one check, with a shell script as the student's program: it says nothing yet.
+    let program = folder.file("prog.sh", b"exit 0\n");
+    let mut child = coursecheck_binary()
+        .args(["watch", "socket_01", "--", "sh", "prog.sh"])
+        .current_dir(folder.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .expect("start coursecheck watch");
+    let mut pipe = child.stdout.take().expect("stdout is piped");
+    let stdout = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = stdout.clone();
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 4096];
+        while let Ok(count) = pipe.read(&mut buffer) {
+            if count == 0 {
+                break;
+            }
+            sink.lock()
+                .expect("the output")
+                .push_str(&String::from_utf8_lossy(&buffer[..count]));
+        }
+    });
+    let watching = Watching { child, stdout };
+    let first = watching.wait_for("Watching ", 0, Duration::from_secs(20));
+    assert!(
+        first.starts_with("\x1b[2J\x1b[H"),
+        "no clear screen: {first:?}"
+    );
+    assert!(first.contains("0/1 checks passed"), "{first}");
+
+    std::fs::write(&program, "echo 'Socket created'\n").expect("change the program");
+    let all = watching.wait_for("❌→✅ created", first.len(), Duration::from_secs(20));
+    let second = &all[first.len()..];
+    assert!(
+        second.starts_with("\x1b[2J\x1b[H"),
+        "no clear screen: {second:?}"
+    );
+    assert!(second.contains("Changed: prog.sh"), "{second}");
+    assert!(second.contains("1/1 checks passed"), "{second}");
+}

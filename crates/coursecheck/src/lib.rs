@@ -79,6 +79,7 @@ pub(crate) fn sandbox_needs_linux(lang: Lang) -> String {
 }
 mod servers;
 mod timeparse;
+pub mod watch;
 mod wire;
 
 pub use grade::grade;

@@ -21,6 +21,8 @@ Examples:
   coursecheck basics_03 -- python3 my_services.py {query}
   coursecheck server_05 --format gradescope -- python3 server.py --port {port}
   coursecheck grade server_05 submissions/      (each folder holds a check.cmd)
+  coursecheck watch server_05 -- python3 my_server.py --port {port}
+                                   (again each time a file in this folder changes)
 
 {port} becomes the port the program must use, {host} becomes 127.0.0.1; for basics_02 and
 socket_02, {name} becomes the host name to resolve (localhost, ::1, a name that does not
@@ -100,6 +102,16 @@ struct Common {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the checks, then again each time a file in the current folder changes (Ctrl-C
+    /// stops), clearing the screen and saying which checks flipped since the last run.
+    Watch {
+        /// The lesson whose behaviour the program must match.
+        #[arg(value_enum)]
+        lesson: Lesson,
+        /// The command that starts the program, after `--`, as for a single check.
+        #[arg(last = true, required = true, value_name = "COMMAND")]
+        program: Vec<String>,
+    },
     /// Check every submission folder in DIR (each with a check.cmd file holding its command),
     /// several at a time, print a Markdown table and write it with CSV, JSON, JUnit and
     /// Moodle summaries.
@@ -143,6 +155,18 @@ fn main() -> ExitCode {
         ..Options::default()
     };
     match cli.command {
+        Some(Command::Watch { lesson, program }) => {
+            let folder = match std::env::current_dir() {
+                Ok(folder) => folder,
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let why = coursecheck::watch::watch(lesson, &program, &options, &folder);
+            eprintln!("error: {why}");
+            ExitCode::FAILURE
+        }
         Some(Command::Grade {
             lesson,
             dir,
