@@ -133,8 +133,9 @@ fn run(command: &[String], options: &Options) -> Vec<CheckResult> {
     let mut results = Vec::new();
     let names = [(25, Protocol::Tcp), (53, Protocol::Udp)]
         .map(|(port, protocol)| (format!("{port}/{protocol}"), oracle_name(port, protocol, options)));
-    results.push(expect_words(PORT_NAMES, &names, command, options, |_, expected, printed| {
-        printed.contains(|c: char| c.is_ascii_digit()).then(|| {
+    results.push(expect_words(PORT_NAMES, &names, command, options, |query, expected, printed| {
+        let port = query.split('/').next().unwrap_or(query);
+        words(printed).any(|word| word == port).then(|| {
             tr!(
                 lang,
                 "It printed {} but not the name {}: print the service's name, not the number.",
