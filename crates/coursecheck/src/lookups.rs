@@ -100,6 +100,15 @@ pub(crate) fn bad_ending(finished: &Finished, limit: Duration, lang: Lang) -> Op
     }
 }
 
+/// `text` with its first letter in lower case, to follow "Given NAME, …".
+pub(crate) fn lower_first(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
 /// Compares the addresses the program printed for `name` with what this computer's resolver
 /// gives: `every` asks that none be missing, `only` that none be invented.
 pub(crate) fn compare_addresses(
@@ -120,7 +129,13 @@ pub(crate) fn compare_addresses(
         )
     })?;
     if let Some(error) = bad_ending(finished, limit, lang) {
-        return Err(error);
+        return Err(tr!(
+            lang,
+            "Given {}, {}",
+            "Con {}, {}",
+            name,
+            lower_first(&error)
+        ));
     }
     let printed = addresses_in(&String::from_utf8_lossy(&finished.stdout));
     let set = |list: &[IpAddr]| list.iter().copied().collect::<BTreeSet<_>>();

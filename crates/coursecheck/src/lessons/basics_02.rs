@@ -7,7 +7,7 @@ use std::time::Instant;
 use super::{Check, LessonDef, Role, SOCKET_UTILS_NOTES, Text};
 use crate::clients::run_alone;
 use crate::lookups::{UNKNOWN_NAME, compare_addresses, fails_cleanly, missing_placeholder};
-use crate::{CheckResult, Options, result};
+use crate::{CheckResult, Options, result, tr};
 
 const RESOLVES: Check = Check {
     id: "resolves",
@@ -67,6 +67,14 @@ fn run(command: &[String], options: &Options) -> Vec<CheckResult> {
         match run_alone(command, &[("{name}", "::1")], options, options.timeout) {
             Ok(finished) => {
                 let outcome = compare_addresses("::1", &finished, options.timeout, true, true, lang)
+                    .map_err(|error| {
+                        tr!(
+                            lang,
+                            "{} An IPv6 address is an address too: gethostbyname knows only IPv4, getaddrinfo knows both.",
+                            "{} Una dirección IPv6 también es una dirección: gethostbyname solo conoce IPv4, getaddrinfo conoce las dos.",
+                            error
+                        )
+                    })
                     .and_then(|literal| every_localhost.map(|named| format!("{named} {literal}")));
                 result(EVERY_ADDRESS, lang, started, outcome, finished.tail)
             }

@@ -8,7 +8,7 @@ use netutil::lookup::{Protocol, service_name, service_port};
 
 use super::{Check, LessonDef, Role, SOCKET_UTILS_NOTES, Text};
 use crate::clients::run_alone;
-use crate::lookups::{bad_ending, fails_cleanly, missing_placeholder, words};
+use crate::lookups::{bad_ending, fails_cleanly, lower_first, missing_placeholder, words};
 use crate::{CheckResult, Options, Outcome, result, show, tr};
 
 const PORT_NAMES: Check = Check {
@@ -56,7 +56,7 @@ fn ask(query: &str, command: &[String], options: &Options) -> Result<String, (St
         .map_err(|error| (error, Vec::new()))?;
     if let Some(error) = bad_ending(&finished, options.timeout, options.lang) {
         return Err((
-            tr!(options.lang, "Given {}: {}", "Con {}: {}", query, error),
+            tr!(options.lang, "Given {}, {}", "Con {}, {}", query, lower_first(&error)),
             finished.tail,
         ));
     }
