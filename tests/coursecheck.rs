@@ -1462,11 +1462,13 @@ fn the_tables_in_the_notes_come_from_a_real_run() {
 // ------------------------------------------------------------------------------ watch mode
 
 /// A running `coursecheck watch`, killed and reaped when dropped; its stdout gathered as it comes.
+#[cfg(unix)]
 struct Watching {
     child: std::process::Child,
     stdout: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
+#[cfg(unix)]
 impl Watching {
     /// Waits up to `limit` until the output from byte `from` on holds `expected`; the output.
     fn wait_for(&self, expected: &str, from: usize, limit: Duration) -> String {
@@ -1485,6 +1487,7 @@ impl Watching {
     }
 }
 
+#[cfg(unix)]
 impl Drop for Watching {
     fn drop(&mut self) {
         let _ = self.child.kill();
