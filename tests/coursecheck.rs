@@ -42,6 +42,33 @@ fn assert_fails_exactly(report: &Report, expected: &[&str]) {
 }
 
 #[test]
+fn the_lookup_lessons_pass_their_own_checks() {
+    for (lesson, name, args) in [
+        (Lesson::Basics01, "basics_01", &[][..]),
+        (Lesson::Basics02, "basics_02", &["{name}"][..]),
+        (Lesson::Basics03, "basics_03", &["{query}"][..]),
+        (Lesson::Socket01, "socket_01", &[][..]),
+        (Lesson::Socket02, "socket_02", &["{name}"][..]),
+    ] {
+        assert_passes(&coursecheck::check(lesson, &kit(name, args), &options()));
+    }
+}
+
+#[test]
+fn a_lookup_command_without_its_placeholder_fails_every_check_with_a_sentence() {
+    // Without {name}, basics_02 would resolve its default, www.google.com: a DNS query. The
+    // checker must refuse to run it at all.
+    let report = coursecheck::check(Lesson::Basics02, &kit("basics_02", &[]), &options());
+    assert_fails_exactly(&report, &["resolves", "every_address", "unknown"]);
+    for check in &report.checks {
+        assert!(check.detail.contains("has no {name}"), "{check:?}");
+        assert!(check.seconds < 1.0, "it ran the program: {check:?}");
+    }
+    let report = coursecheck::check(Lesson::Basics03, &kit("basics_03", &[]), &options());
+    assert_eq!(report.failed(), Lesson::Basics03.check_ids());
+}
+
+#[test]
 fn server_01_passes_its_own_check() {
     let command = kit("server_01", &["--port", "{port}"]);
     assert_passes(&coursecheck::check(Lesson::Server01, &command, &options()));
@@ -1015,6 +1042,117 @@ const CLIENT: &[&str] = &["{host}", "{port}"];
 
 #[test]
 #[ignore = "needs python3"]
+fn python_reference_lookup_programs_pass() {
+    assert_passes(&python(Lesson::Basics01, "good_basics_01.py", &[]));
+    assert_passes(&python(Lesson::Basics02, "good_basics_02.py", &["{name}"]));
+    assert_passes(&python(Lesson::Basics03, "good_basics_03.py", &["{query}"]));
+    assert_passes(&python(Lesson::Socket01, "good_socket_01.py", &[]));
+    assert_passes(&python(Lesson::Socket02, "good_socket_02.py", &["{name}"]));
+}
+
+#[test]
+#[ignore = "needs python3"]
+fn a_basics_01_with_a_hard_coded_address_fails_addresses() {
+    let report = python(Lesson::Basics01, "bad_basics_01_hard_coded_address.py", &[]);
+    assert_fails_exactly(&report, &["addresses"]);
+    let detail = &report.check("addresses").expect("the check").detail;
+    assert!(detail.contains("printed 127.0.1.1, which"), "{detail}");
+}
+
+#[test]
+#[ignore = "needs python3"]
+fn a_basics_01_with_a_hard_coded_name_fails_host_name() {
+    let report = python(Lesson::Basics01, "bad_basics_01_hard_coded_name.py", &[]);
+    assert_fails_exactly(&report, &["host_name"]);
+}
+
+#[test]
+#[ignore = "needs python3"]
+fn a_basics_02_with_gethostbyname_fails_every_address() {
+    let report = python(Lesson::Basics02, "bad_basics_02_ipv4_only.py", &["{name}"]);
+    assert_fails_exactly(&report, &["every_address"]);
+}
+
+#[test]
+#[ignore = "needs python3"]
+fn a_lookup_that_exits_with_0_on_an_unknown_name_fails_unknown() {
+    for (lesson, name) in [
+        (Lesson::Basics02, "bad_basics_02_exit_0_on_unknown.py"),
+        (Lesson::Socket02, "bad_socket_02_exit_0_on_unknown.py"),
+    ] {
+        let report = python(lesson, name, &["{name}"]);
+        assert_fails_exactly(&report, &["unknown"]);
+        let detail = &report.check("unknown").expect("the check").detail;
+        assert!(detail.contains("ended with exit code 0"), "{detail}");
+    }
+}
+
+#[test]
+#[ignore = "needs python3"]
+fn a_lookup_that_ends_in_a_traceback_fails_its_error_check() {
+    for (lesson, name, args, check) in [
+        (
+            Lesson::Socket02,
+            "bad_socket_02_traceback.py",
+            "{name}",
+            "unknown",
+        ),
+        (
+            Lesson::Basics03,
+            "bad_basics_03_traceback.py",
+            "{query}",
+            "no_name",
+        ),
+    ] {
+        let report = python(lesson, name, &[args]);
+        assert_fails_exactly(&report, &[check]);
+        let detail = &report.check(check).expect("the check").detail;
+        assert!(detail.contains("stack trace"), "{detail}");
+    }
+}
+
+#[test]
+#[ignore = "needs python3"]
+fn a_basics_03_that_ignores_the_protocol_fails_protocol() {
+    let report = python(
+        Lesson::Basics03,
+        "bad_basics_03_always_tcp.py",
+        &["{query}"],
+    );
+    assert_fails_exactly(&report, &["protocol"]);
+    let detail = &report.check("protocol").expect("the check").detail;
+    assert!(detail.contains("the name of 513/tcp"), "{detail}");
+}
+
+#[test]
+#[ignore = "needs python3"]
+fn a_basics_03_that_prints_the_number_for_a_port_with_no_name_fails_no_name() {
+    let report = python(
+        Lesson::Basics03,
+        "bad_basics_03_number_for_unknown.py",
+        &["{query}"],
+    );
+    assert_fails_exactly(&report, &["no_name"]);
+    let detail = &report.check("no_name").expect("the check").detail;
+    assert!(detail.contains("65000/tcp => 65000"), "{detail}");
+}
+
+#[test]
+#[ignore = "needs python3"]
+fn a_socket_01_that_says_nothing_or_is_python_2_fails_created() {
+    for (name, said) in [
+        ("bad_socket_01_says_nothing.py", "never said"),
+        ("bad_socket_01_python2.py", "exit code 1"),
+    ] {
+        let report = python(Lesson::Socket01, name, &[]);
+        assert_fails_exactly(&report, &["created"]);
+        let detail = &report.check("created").expect("the check").detail;
+        assert!(detail.contains(said), "{detail}");
+    }
+}
+
+#[test]
+#[ignore = "needs python3"]
 fn python_reference_servers_pass() {
     for (lesson, name) in [
         (Lesson::Server03, "good_server_03.py"),
@@ -1319,4 +1457,87 @@ fn the_tables_in_the_notes_come_from_a_real_run() {
             );
         }
     }
+}
+
+// ------------------------------------------------------------------------------ watch mode
+
+/// A running `coursecheck watch`, killed and reaped when dropped; its stdout gathered as it comes.
+#[cfg(unix)]
+struct Watching {
+    child: std::process::Child,
+    stdout: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+#[cfg(unix)]
+impl Watching {
+    /// Waits up to `limit` until the output from byte `from` on holds `expected`; the output.
+    fn wait_for(&self, expected: &str, from: usize, limit: Duration) -> String {
+        let deadline = Instant::now() + limit;
+        loop {
+            let output = self.stdout.lock().expect("the output").clone();
+            if output.get(from..).is_some_and(|new| new.contains(expected)) {
+                return output;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {expected:?} within {limit:?}; the output:\n{output}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+#[cfg(unix)]
+impl Drop for Watching {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+#[cfg(unix)]
+fn watch_reruns_the_checks_when_a_file_changes_and_says_what_flipped() {
+    use std::io::Read;
+    let folder = TempDir::new("coursecheck-watch");
+    // socket_01's one check, with a shell script as the student's program: it says nothing yet.
+    let program = folder.file("prog.sh", b"exit 0\n");
+    let mut child = coursecheck_binary()
+        .args(["watch", "socket_01", "--", "sh", "prog.sh"])
+        .current_dir(folder.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .expect("start coursecheck watch");
+    let mut pipe = child.stdout.take().expect("stdout is piped");
+    let stdout = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = stdout.clone();
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 4096];
+        while let Ok(count) = pipe.read(&mut buffer) {
+            if count == 0 {
+                break;
+            }
+            sink.lock()
+                .expect("the output")
+                .push_str(&String::from_utf8_lossy(&buffer[..count]));
+        }
+    });
+    let watching = Watching { child, stdout };
+    let first = watching.wait_for("Watching ", 0, Duration::from_secs(20));
+    assert!(
+        first.starts_with("\x1b[2J\x1b[H"),
+        "no clear screen: {first:?}"
+    );
+    assert!(first.contains("0/1 checks passed"), "{first}");
+
+    std::fs::write(&program, "echo 'Socket created'\n").expect("change the program");
+    let all = watching.wait_for("❌→✅ created", first.len(), Duration::from_secs(20));
+    let second = &all[first.len()..];
+    assert!(
+        second.starts_with("\x1b[2J\x1b[H"),
+        "no clear screen: {second:?}"
+    );
+    assert!(second.contains("Changed: prog.sh"), "{second}");
+    assert!(second.contains("1/1 checks passed"), "{second}");
 }

@@ -215,6 +215,13 @@ const RULES: &[(&str, Action)] = &[
         ),
     ),
     (
+        "cargo install --path crates/coursecheck",
+        skip(
+            "installs the homework checker into ~/.cargo/bin; the tests run the one cargo \
+             builds (target/debug/coursecheck)",
+        ),
+    ),
+    (
         "python3 * --port {port}",
         skip("a student's program, as the homework checker starts it"),
     ),

@@ -55,6 +55,7 @@ pub(crate) struct Finished {
     /// Its exit status; `None` when it had to be killed at the deadline.
     pub(crate) status: Option<ExitStatus>,
     pub(crate) stdout: Vec<u8>,
+    pub(crate) stderr: Vec<u8>,
     pub(crate) tail: Vec<String>,
     started: SystemTime,
     ended: SystemTime,
@@ -88,6 +89,7 @@ pub(crate) fn run_client<T: Send + 'static>(
     // Let the reader threads take the last bytes the program printed.
     thread::sleep(Duration::from_millis(20));
     let stdout = program.stdout();
+    let stderr = program.stderr();
     stop.store(true, Ordering::SeqCst);
     let log = peer
         .join()
@@ -103,11 +105,38 @@ pub(crate) fn run_client<T: Send + 'static>(
         Finished {
             status,
             stdout,
+            stderr,
             tail,
             started,
             ended,
         },
     ))
+}
+
+/// Runs a program that needs no peer (a lookup lesson) once, with `fill`'s placeholders
+/// replaced, until it ends or `limit` passes.
+pub(crate) fn run_alone(
+    command: &[String],
+    fill: &[(&str, &str)],
+    options: &Options,
+    limit: Duration,
+) -> Result<Finished, String> {
+    let started = SystemTime::now();
+    let mut program = Program::start_with(command, fill, options, options.lang)?;
+    let status = program.wait_until(Instant::now() + limit);
+    let ended = SystemTime::now();
+    let tail = program.tail(6);
+    program.stop();
+    // Let the reader threads take the last bytes the program printed.
+    thread::sleep(Duration::from_millis(20));
+    Ok(Finished {
+        status,
+        stdout: program.stdout(),
+        stderr: program.stderr(),
+        tail,
+        started,
+        ended,
+    })
 }
 
 /// A sentence when the program did not end by itself with status 0, else `None`.

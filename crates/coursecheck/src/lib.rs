@@ -34,6 +34,7 @@ use lessons::{Check, Role};
 mod clients;
 pub mod grade;
 mod lessons;
+mod lookups;
 mod program;
 #[cfg(unix)]
 pub mod sandbox;
@@ -78,6 +79,7 @@ pub(crate) fn sandbox_needs_linux(lang: Lang) -> String {
 }
 mod servers;
 mod timeparse;
+pub mod watch;
 mod wire;
 
 pub use grade::grade;

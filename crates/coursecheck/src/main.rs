@@ -17,10 +17,16 @@ Examples:
   coursecheck echo_server -- ./target/debug/my_echo {port}
   coursecheck socket_05 -- python3 my_client.py {host} {port} /
   coursecheck basics_05 -- ./my_sntp {host} {port}
+  coursecheck basics_02 -- python3 my_lookup.py {name}
+  coursecheck basics_03 -- python3 my_services.py {query}
   coursecheck server_05 --format gradescope -- python3 server.py --port {port}
   coursecheck grade server_05 submissions/      (each folder holds a check.cmd)
+  coursecheck watch server_05 -- python3 my_server.py --port {port}
+                                   (again each time a file in this folder changes)
 
-{port} becomes the port the program must use, {host} becomes 127.0.0.1. The program runs
+{port} becomes the port the program must use, {host} becomes 127.0.0.1; for basics_02 and
+socket_02, {name} becomes the host name to resolve (localhost, ::1, a name that does not
+exist), and for basics_03 {query} becomes one query (25/tcp, ntp/udp, ...). The program runs
 in the folder coursecheck is run from (grade: in each submission's folder).
 Install once from the kit: cargo install --path crates/coursecheck
 Exit status: 0 when every check passes, 1 when one fails, 2 on a usage error.
@@ -45,7 +51,8 @@ struct Cli {
     /// The lesson whose behaviour the program must match.
     #[arg(value_enum, required = true)]
     lesson: Option<Lesson>,
-    /// The command that starts the program, after `--`; {port} and {host} are replaced.
+    /// The command that starts the program, after `--`; {port}, {host}, {name} and {query}
+    /// are replaced.
     #[arg(last = true, required = true, value_name = "COMMAND")]
     program: Vec<String>,
     /// How to print the report.
@@ -95,6 +102,16 @@ struct Common {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the checks, then again each time a file in the current folder changes (Ctrl-C
+    /// stops), clearing the screen and saying which checks flipped since the last run.
+    Watch {
+        /// The lesson whose behaviour the program must match.
+        #[arg(value_enum)]
+        lesson: Lesson,
+        /// The command that starts the program, after `--`, as for a single check.
+        #[arg(last = true, required = true, value_name = "COMMAND")]
+        program: Vec<String>,
+    },
     /// Check every submission folder in DIR (each with a check.cmd file holding its command),
     /// several at a time, print a Markdown table and write it with CSV, JSON, JUnit and
     /// Moodle summaries.
@@ -138,6 +155,18 @@ fn main() -> ExitCode {
         ..Options::default()
     };
     match cli.command {
+        Some(Command::Watch { lesson, program }) => {
+            let folder = match std::env::current_dir() {
+                Ok(folder) => folder,
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let why = coursecheck::watch::watch(lesson, &program, &options, &folder);
+            eprintln!("error: {why}");
+            ExitCode::FAILURE
+        }
         Some(Command::Grade {
             lesson,
             dir,

@@ -88,7 +88,18 @@ impl Program {
         options: &Options,
         lang: Lang,
     ) -> Result<Program, String> {
-        Program::spawn(command, port, options, lang, false)
+        Program::spawn(command, port, &[], options, lang, false)
+    }
+
+    /// Like [`Program::start`], for a program that needs no port: each `(placeholder, value)`
+    /// of `fill` (`{name}` → `localhost`) is replaced in every word, as `{port}` is.
+    pub(crate) fn start_with(
+        command: &[String],
+        fill: &[(&str, &str)],
+        options: &Options,
+        lang: Lang,
+    ) -> Result<Program, String> {
+        Program::spawn(command, 0, fill, options, lang, false)
     }
 
     /// Like [`Program::start`], with the program's standard input ours to [`Program::type_in`]
@@ -99,12 +110,13 @@ impl Program {
         options: &Options,
         lang: Lang,
     ) -> Result<Program, String> {
-        Program::spawn(command, port, options, lang, true)
+        Program::spawn(command, port, &[], options, lang, true)
     }
 
     fn spawn(
         command: &[String],
         port: u16,
+        fill: &[(&str, &str)],
         options: &Options,
         lang: Lang,
         typing: bool,
@@ -112,8 +124,13 @@ impl Program {
         let words: Vec<String> = command
             .iter()
             .map(|word| {
-                word.replace("{port}", &port.to_string())
-                    .replace("{host}", &HOST.to_string())
+                let mut word = word
+                    .replace("{port}", &port.to_string())
+                    .replace("{host}", &HOST.to_string());
+                for (placeholder, value) in fill {
+                    word = word.replace(placeholder, value);
+                }
+                word
             })
             .collect();
         let Some((program, args)) = words.split_first() else {
@@ -236,6 +253,14 @@ impl Program {
     /// Everything the program has printed on stdout so far.
     pub(crate) fn stdout(&self) -> Vec<u8> {
         self.stdout
+            .lock()
+            .map(|bytes| bytes.clone())
+            .unwrap_or_default()
+    }
+
+    /// Everything the program has printed on stderr so far.
+    pub(crate) fn stderr(&self) -> Vec<u8> {
+        self.stderr
             .lock()
             .map(|bytes| bytes.clone())
             .unwrap_or_default()

@@ -50,12 +50,22 @@ macro_rules! lessons {
 }
 
 lessons! {
+    /// Prints this machine's host name and every address the resolver gives for it.
+    Basics01 "basics_01" => basics_01,
+    /// Prints every IP address (IPv4 and IPv6) of the host name it is given ({name}).
+    Basics02 "basics_02" => basics_02,
+    /// Service names and ports, both ways, from the services database ({query}: 25/tcp, ntp/udp).
+    Basics03 "basics_03" => basics_03,
     /// An NTP client (a library call is fine) that prints the server's time.
     Basics04 "basics_04" => basics_04,
     /// An SNTP client by hand (48 bytes over UDP) that prints the server's transmit time.
     Basics05 "basics_05" => basics_05,
     /// An SNTP server on UDP that answers client requests from this computer's clock.
     NtpServer "ntp_server" => ntp_server,
+    /// Creates a TCP socket and says so ("Socket created").
+    Socket01 "socket_01" => socket_01,
+    /// socket_01, then prints every address of the server's name ({name}).
+    Socket02 "socket_02" => socket_02,
     /// A TCP client that connects to the host and port it is given and prints the peer.
     Socket03 "socket_03" => socket_03,
     /// An HTTP client that sends one well-formed GET request, with a Host header.
@@ -172,6 +182,11 @@ impl LessonDef {
     }
 }
 
+/// The notes of the socket utils lessons.
+const SOCKET_UTILS_NOTES: Text = Text {
+    en: "docs/01-socket-utils.md",
+    es: "docs/es/01-socket-utils.md",
+};
 /// The notes of the time lessons.
 const TIME_NOTES: Text = Text {
     en: "docs/02-time.md",
