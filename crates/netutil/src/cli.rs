@@ -293,6 +293,10 @@ fn general_hint(error: &(dyn Error + 'static)) -> Option<&'static str> {
     if let Some(http) = error.downcast_ref::<crate::http::Error>() {
         return http.hint();
     }
+    #[cfg(feature = "tls")]
+    if let Some(hint) = tls_hint(error) {
+        return Some(hint);
+    }
     let io = error.downcast_ref::<io::Error>()?;
     Some(match io.kind() {
         io::ErrorKind::ConnectionRefused => {
@@ -318,6 +322,20 @@ fn general_hint(error: &(dyn Error + 'static)) -> Option<&'static str> {
         }
         _ => return None,
     })
+}
+
+/// A TLS failure's hint: rustls reports a failed handshake as an I/O error that wraps a
+/// `rustls::Error`, and `io::Error::source` skips the wrapped error itself, so look inside.
+#[cfg(feature = "tls")]
+fn tls_hint(error: &(dyn Error + 'static)) -> Option<&'static str> {
+    if let Some(certificates) = error.downcast_ref::<crate::tls::CertificateFileError>() {
+        return Some(certificates.hint());
+    }
+    let tls = error.downcast_ref::<rustls::Error>().or_else(|| {
+        let io = error.downcast_ref::<io::Error>()?;
+        io.get_ref()?.downcast_ref::<rustls::Error>()
+    })?;
+    crate::tls::hint(tls)
 }
 
 #[cfg(test)]

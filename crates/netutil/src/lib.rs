@@ -16,6 +16,7 @@
 //! | [`http`] | a small blocking HTTP/1.1 client with correct body framing and timeouts |
 //! | [`os`] | the few places where Windows, macOS and Linux differ: what a socket is, `SO_REUSEADDR`, UDP errors about earlier datagrams |
 //! | [`server`] | binding listeners and a bounded thread-per-connection server with graceful shutdown |
+//! | `tls` | (feature `tls`) TLS for socket_06: the crypto provider, `--ca` files, a local certificate authority, handshake hints |
 //! | [`udp`] | what `UdpSocket` does not tell: a datagram cut by a small buffer, the kernel's count of datagrams dropped for a full one |
 //!
 //! ## Rules this crate keeps
@@ -32,4 +33,6 @@ pub mod lookup;
 pub mod ntp;
 pub mod os;
 pub mod server;
+#[cfg(feature = "tls")]
+pub mod tls;
 pub mod udp;
