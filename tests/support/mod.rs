@@ -32,8 +32,13 @@ pub const LESSON_TIMEOUT: Duration = Duration::from_secs(30);
 pub const UNKNOWN_HOST: &str =
     "this-name-is-longer-than-the-sixty-three-bytes-a-dns-label-may-hold.invalid";
 
-/// The lessons that need the root package's "many-clients" feature.
-const FEATURE_LESSONS: &[&str] = &["server_06", "server_07"];
+/// The lessons behind one of the root package's optional features (root Cargo.toml), with it.
+const FEATURE_LESSONS: &[(&str, &str)] = &[
+    ("server_06", "many-clients"),
+    ("server_07", "many-clients"),
+    ("socket_06", "tls"),
+    ("https_server", "tls"),
+];
 
 /// The path of a lesson's compiled program, building the lessons once per test binary.
 ///
@@ -41,7 +46,7 @@ const FEATURE_LESSONS: &[&str] = &["server_06", "server_07"];
 /// so the harness asks Cargo itself; when everything is fresh this takes a fraction of a second.
 pub fn lesson_path(name: &str) -> PathBuf {
     static BUILT: OnceLock<()> = OnceLock::new();
-    static BUILT_WITH_FEATURE: OnceLock<()> = OnceLock::new();
+    static BUILT_WITH_FEATURES: OnceLock<()> = OnceLock::new();
     let build = |args: &[&str]| {
         let status = Command::new(env!("CARGO"))
             .args(["build", "--quiet"])
@@ -52,12 +57,14 @@ pub fn lesson_path(name: &str) -> PathBuf {
         assert!(status.success(), "building the lessons failed");
     };
     BUILT.get_or_init(|| build(&["--examples"]));
-    // The lessons behind the optional "many-clients" feature (root Cargo.toml) are skipped
-    // by a plain build: build them, and only them, with it.
-    if FEATURE_LESSONS.contains(&name) {
-        BUILT_WITH_FEATURE.get_or_init(|| {
-            let mut args = vec!["--features", "many-clients"];
-            for lesson in FEATURE_LESSONS {
+    // A plain build skips the lessons behind a feature: build them, and only them, with theirs.
+    if FEATURE_LESSONS.iter().any(|&(lesson, _)| lesson == name) {
+        BUILT_WITH_FEATURES.get_or_init(|| {
+            let mut features: Vec<&str> = FEATURE_LESSONS.iter().map(|&(_, f)| f).collect();
+            features.dedup();
+            let features = features.join(",");
+            let mut args = vec!["--features", features.as_str()];
+            for (lesson, _) in FEATURE_LESSONS {
                 args.extend(["--example", lesson]);
             }
             build(&args)
