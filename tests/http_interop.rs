@@ -57,6 +57,22 @@ impl Drop for Peer {
 }
 
 fn start_nginx(dir: &Path) -> Peer {
+    start_nginx_listening(dir, "")
+}
+
+/// nginx with TLS on its port, showing `dir/server.pem` (from [`openssl_certificates`]).
+fn start_nginx_tls(dir: &Path) -> Peer {
+    let d = dir.display();
+    start_nginx_listening(
+        dir,
+        &format!(
+            " ssl;\n        ssl_certificate {d}/server.pem;\n        ssl_certificate_key {d}/server.key"
+        ),
+    )
+}
+
+/// `listen` gets `listen_extra` after its address: "" for plain HTTP, " ssl; …" for HTTPS.
+fn start_nginx_listening(dir: &Path, listen_extra: &str) -> Peer {
     std::fs::create_dir_all(dir.join("tmp")).expect("create nginx's temp dir");
     std::fs::create_dir_all(dir.join("www")).expect("create nginx's root");
     Peer::start(Some("QUIT"), |port| {
@@ -77,7 +93,7 @@ http {{
     scgi_temp_path {d}/tmp/scgi;
     default_type application/octet-stream;
     server {{
-        listen 127.0.0.1:{port};
+        listen 127.0.0.1:{port}{listen_extra};
         root {d}/www;
         location /echo {{
             echo 'first line';
@@ -100,6 +116,82 @@ http {{
             .stderr(Stdio::null());
         command
     })
+}
+
+/// An authority (`dir/ca.pem`) and a server certificate it issued for localhost and 127.0.0.1
+/// (`dir/server.pem`, `dir/server.key`), made by OpenSSL: certificates from another
+/// implementation than the kit's own (rcgen).
+fn openssl_certificates(dir: &Path) {
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName = DNS:localhost, IP:127.0.0.1\n",
+    )
+    .expect("write the extension file");
+    let steps: [&[&str]; 3] = [
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=interop test CA",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign",
+        ],
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=localhost",
+        ],
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+        ],
+    ];
+    for step in steps {
+        let output = Command::new("openssl")
+            .args(step)
+            .current_dir(dir)
+            .output()
+            .expect("openssl runs");
+        assert!(
+            output.status.success(),
+            "openssl {step:?} failed: {output:?}"
+        );
+    }
 }
 
 fn curl(port: u16, path: &str) -> Vec<u8> {
@@ -231,4 +323,66 @@ fn python_http_server_file_is_byte_identical() {
         )),
         "{run:#?}"
     );
+}
+
+#[test]
+#[ignore = "needs nginx and openssl: .ci/run installs them"]
+fn socket_06_over_tls_to_nginx() {
+    support::require_program("nginx");
+    support::require_program("openssl");
+    let dir = TempDir::new("nginx-tls");
+    std::fs::create_dir_all(dir.path().join("www")).unwrap();
+    let file = random_file(&dir.path().join("www"));
+    openssl_certificates(dir.path());
+    let nginx = start_nginx_tls(dir.path());
+    let port = nginx.port.to_string();
+    let ca = dir.path().join("ca.pem").display().to_string();
+
+    // 10 MiB through TLS records (16 KiB each at most), byte for byte. socket_06's own
+    // --timeout bounds the run, so plain `output()` cannot hang.
+    let output = support::lesson(
+        "socket_06",
+        &[
+            "localhost",
+            &port,
+            "/random.bin",
+            "--ca",
+            &ca,
+            "--body",
+            "--timeout",
+            "60",
+        ],
+    )
+    .output()
+    .expect("socket_06 runs");
+    assert!(output.status.success(), "{output:?}");
+    let marker = b"Body: 10485760 bytes (Content-Length: 10485760)\n";
+    let at = output
+        .stdout
+        .windows(marker.len())
+        .position(|w| w == marker)
+        .expect("the body line");
+    let head = String::from_utf8_lossy(&output.stdout[..at]);
+    assert!(head.contains("TLS handshake done: TLSv1_"), "{head}");
+    assert!(
+        output.stdout[at + marker.len()..] == file[..],
+        "the body differs from the file"
+    );
+
+    // A chunked body inside TLS: the framing is socket_05's, unchanged.
+    let run = run_lesson(
+        "socket_06",
+        &["localhost", &port, "/echo", "--ca", &ca, "--body"],
+    );
+    run.assert_code(0);
+    assert!(
+        run.stdout
+            .ends_with("Body: 23 bytes (Transfer-Encoding: chunked)\nfirst line\nsecond line\n"),
+        "{run:#?}"
+    );
+
+    // Without --ca, OpenSSL's authority is unknown: refused before any request.
+    let run = run_lesson("socket_06", &["localhost", &port, "/"]);
+    run.assert_clean_failure();
+    assert!(run.stderr.contains("UnknownIssuer"), "{run:#?}");
 }
