@@ -70,11 +70,23 @@ pub(crate) fn run_client<T: Send + 'static>(
     limit: Duration,
     peer: impl FnOnce(Arc<AtomicBool>) -> T + Send + 'static,
 ) -> Result<(T, Finished), String> {
+    run_client_filled(command, port, &[], options, limit, peer)
+}
+
+/// [`run_client`], with `fill`'s placeholders (`{ca}` → a file's path) replaced too.
+pub(crate) fn run_client_filled<T: Send + 'static>(
+    command: &[String],
+    port: u16,
+    fill: &[(&str, &str)],
+    options: &Options,
+    limit: Duration,
+    peer: impl FnOnce(Arc<AtomicBool>) -> T + Send + 'static,
+) -> Result<(T, Finished), String> {
     let stop = Arc::new(AtomicBool::new(false));
     let peer_stop = stop.clone();
     let peer = thread::spawn(move || peer(peer_stop));
     let started = SystemTime::now();
-    let mut program = match Program::start(command, port, options, options.lang) {
+    let mut program = match Program::start_filled(command, port, fill, options, options.lang) {
         Ok(program) => program,
         Err(error) => {
             stop.store(true, Ordering::SeqCst);
@@ -403,7 +415,7 @@ fn sntp_time(log: &SntpLog, finished: &Finished, lang: Lang) -> Outcome {
 
 /// How the checker's HTTP server says where the body ends.
 #[derive(Clone, Copy)]
-enum Framing {
+pub(crate) enum Framing {
     ContentLength,
     Chunked,
     Close,
@@ -419,7 +431,7 @@ impl Framing {
     }
 
     /// A text body of about 6 KB (more than one 4096-byte read) that ends with a marker.
-    fn body(self) -> Vec<u8> {
+    pub(crate) fn body(self) -> Vec<u8> {
         let mut body = String::new();
         for number in 1..=80 {
             body.push_str(&format!(
@@ -433,7 +445,7 @@ impl Framing {
 
     /// The whole response, and where to cut it into pieces: mid status line, mid header
     /// block, one byte alone, and (chunked) inside the chunk-size lines.
-    fn response(self) -> (Vec<u8>, Vec<usize>) {
+    pub(crate) fn response(self) -> (Vec<u8>, Vec<usize>) {
         let body = self.body();
         let mut head = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n".to_vec();
         let encoded = match self {
@@ -605,7 +617,7 @@ pub(crate) fn run_http(
     results
 }
 
-fn request_check(head: Option<Vec<u8>>, lang: Lang) -> Outcome {
+pub(crate) fn request_check(head: Option<Vec<u8>>, lang: Lang) -> Outcome {
     let Some(head) = head.filter(|head| !head.is_empty()) else {
         return Err(tr!(
             lang,
@@ -671,7 +683,7 @@ fn printed_prefix(body: &[u8], stdout: &[u8]) -> usize {
         .unwrap_or(0)
 }
 
-fn body_seen(framing: Framing, finished: &Finished, lang: Lang) -> String {
+pub(crate) fn body_seen(framing: Framing, finished: &Finished, lang: Lang) -> String {
     let body = framing.body();
     tr!(
         lang,
@@ -682,7 +694,7 @@ fn body_seen(framing: Framing, finished: &Finished, lang: Lang) -> String {
     )
 }
 
-fn body_check(framing: Framing, finished: &Finished, lang: Lang) -> Outcome {
+pub(crate) fn body_check(framing: Framing, finished: &Finished, lang: Lang) -> Outcome {
     let body = framing.body();
     let printed = printed_prefix(&body, &finished.stdout);
     if printed == body.len() {

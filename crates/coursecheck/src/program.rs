@@ -91,6 +91,17 @@ impl Program {
         Program::spawn(command, port, &[], options, lang, false)
     }
 
+    /// [`Program::start`] with `fill`'s placeholders replaced too, as in [`Program::start_with`].
+    pub(crate) fn start_filled(
+        command: &[String],
+        port: u16,
+        fill: &[(&str, &str)],
+        options: &Options,
+        lang: Lang,
+    ) -> Result<Program, String> {
+        Program::spawn(command, port, fill, options, lang, false)
+    }
+
     /// Like [`Program::start`], for a program that needs no port: each `(placeholder, value)`
     /// of `fill` (`{name}` → `localhost`) is replaced in every word, as `{port}` is.
     pub(crate) fn start_with(

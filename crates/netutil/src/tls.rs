@@ -55,7 +55,10 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
+    KeyPair, KeyUsagePurpose,
+};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -172,6 +175,8 @@ impl LocalAuthority {
             .push(DnType::CommonName, AUTHORITY_NAME);
         // A CA that can issue server certificates only, not other authorities.
         params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+        // What strict verifiers (Python 3.13's default, OpenSSL's X509_STRICT) demand of a CA.
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         let issuer = CertifiedIssuer::self_signed(params, KeyPair::generate()?)?;
         Ok(LocalAuthority { issuer })
     }
@@ -191,6 +196,7 @@ impl LocalAuthority {
     pub fn issue(&self, names: &[String]) -> Result<ServerIdentity, rcgen::Error> {
         let key = KeyPair::generate()?;
         let mut params = CertificateParams::new(names.to_vec())?;
+        server_certificate_usages(&mut params);
         if let Some(first) = names.first() {
             params.distinguished_name.push(DnType::CommonName, first);
         }
@@ -201,6 +207,15 @@ impl LocalAuthority {
             key: PrivateKeyDer::Pkcs8(key.serialize_der().into()),
         })
     }
+}
+
+/// Marks `params` as a server's certificate the way strict verifiers want it: for TLS server
+/// authentication only, with the key identifier of its issuer (Python 3.13 and OpenSSL's
+/// X509_STRICT refuse a certificate without it).
+fn server_certificate_usages(params: &mut CertificateParams) {
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    params.use_authority_key_identifier_extension = true;
 }
 
 /// What a server shows in the handshake: its certificate chain, and the private key that

@@ -72,6 +72,8 @@ lessons! {
     Socket04 "socket_04" => socket_04,
     /// An HTTP client that receives the whole response and prints its body.
     Socket05 "socket_05" => socket_05,
+    /// socket_05 over TLS (HTTPS): trusts the authority in {ca}, refuses a bad certificate.
+    Socket06 "socket_06" => socket_06,
     /// A server's first step: bind the port it is given on loopback, say so, and exit.
     Server01 "server_01" => server_01,
     /// A server that listens, accepts one client, prints the client's address and port, and exits.
