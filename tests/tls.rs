@@ -239,8 +239,26 @@ fn the_wire_carries_a_client_hello_with_the_name_and_never_the_request() {
         sent.windows(server_name.len()).any(|w| w == server_name),
         "no server_name extension for localhost: {sent:02x?}"
     );
-    // After the handshake only application-data records (0x17) follow, and nothing of the
-    // request is readable.
+    // Then records only: 0x14 (ChangeCipherSpec, sent for old middleboxes' sake), and 0x17
+    // application data twice: the encrypted Finished, then the request. Its bytes (59 with a
+    // four-digit port) travel as 17 more: one byte of hidden content type and a 16-byte
+    // authentication tag.
+    let mut records = Vec::new();
+    let mut rest = &sent[..];
+    while rest.len() >= 5 {
+        let length = usize::from(u16::from_be_bytes([rest[3], rest[4]]));
+        records.push((rest[0], length));
+        rest = &rest[(5 + length).min(rest.len())..];
+    }
+    let types: Vec<u8> = records.iter().map(|&(kind, _)| kind).collect();
+    assert_eq!(types, [0x16, 0x14, 0x17, 0x17], "{records:?}");
+    let request = format!("GET / HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\n\r\n");
+    assert!(
+        run.stdout
+            .contains(&format!("Sent {} bytes:", request.len())),
+        "{run:#?}"
+    );
+    assert_eq!(records[3].1, request.len() + 1 + 16, "{records:?}");
     for plain in [&b"GET /"[..], b"Host:", b"Connection: close"] {
         assert!(
             !sent.windows(plain.len()).any(|w| w == plain),
