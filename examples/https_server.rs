@@ -21,7 +21,7 @@
 //! ```text
 //! wrote the local authority's certificate to local-ca.pem (trust it with socket_06 --ca local-ca.pem)
 //! listening on 127.0.0.1:8443 with a certificate for localhost, 127.0.0.1, ::1
-//! 127.0.0.1:40312: TLSv1_3, server name localhost, GET / HTTP/1.1: 200 OK, 62 bytes
+//! 127.0.0.1:42784: TLSv1_3, server name localhost, GET / HTTP/1.1: 200 OK, 65 bytes
 //! ```
 
 use std::error::Error;

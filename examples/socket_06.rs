@@ -29,16 +29,16 @@
 //! IP addresses of localhost:
 //!   127.0.0.1
 //! Connected to localhost port 8443
-//!   local address: 127.0.0.1:40312
+//!   local address: 127.0.0.1:42784
 //!   peer address:  127.0.0.1:8443
 //! TLS handshake done: TLSv1_3, TLS13_AES_256_GCM_SHA384
 //!   certificate chain: 2 certificates, valid for localhost
-//! Sent 61 bytes:
+//! Sent 59 bytes:
 //!   GET / HTTP/1.1\r\n
 //!   Host: localhost:8443\r\n
 //!   Connection: close\r\n
 //!   \r\n
-//! Received 169 bytes in 1 read(s):
+//! Received 163 bytes in 1 read(s):
 //! HTTP/1.1 200 OK
 //! Content-Type: text/html; charset=utf-8
 //! Content-Length: 65

@@ -231,6 +231,12 @@ const RULES: &[(&str, Action)] = &[
         skip("a PowerShell or cmd line: this test runs the notes' POSIX shell lines only"),
     ),
     (
+        "cargo run --features tls *",
+        skip(
+            "socket_06 and https_server (tls feature): tests/tls.rs runs them against each other, every line of the notes' run checked, and tests/http_interop.rs runs socket_06 against nginx",
+        ),
+    ),
+    (
         "cargo run --features *",
         skip(
             "server_06/07 (many-clients feature): tests/many_clients.rs runs them through every check server_05 gets",

@@ -54,6 +54,7 @@ fn fetches_a_page_trusting_the_local_authority() {
     ] {
         assert!(run.stdout.contains(line), "no {line:?} in {run:#?}");
     }
+    assert_has_the_shape_of_the_notes_run(&run.stdout);
     // The server saw the name the client asked for (SNI) and a request it could decrypt.
     let logged = server.wait_for_line("GET / HTTP/1.1", Duration::from_secs(10));
     assert!(
@@ -75,6 +76,41 @@ fn fetches_a_page_trusting_the_local_authority() {
             .is_some_and(|line| line.contains("server name (none)")),
         "{logged:?}"
     );
+}
+
+/// Every line of the run shown in socket_06's header ("What you should see") appears in
+/// `stdout`, in order, once numbers (ports, sizes) are masked on both sides; the body the
+/// header leaves out comes after.
+fn assert_has_the_shape_of_the_notes_run(stdout: &str) {
+    let source = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/socket_06.rs"),
+    )
+    .expect("read socket_06's source");
+    let shown: Vec<&str> = source
+        .lines()
+        .skip_while(|line| *line != "//! ## What you should see")
+        .skip(3)
+        .take_while(|line| *line != "//! ```")
+        .map(|line| line.strip_prefix("//! ").unwrap_or(""))
+        .collect();
+    assert!(shown.len() > 10, "no run in socket_06's header");
+    let mask = |line: &str| -> String {
+        line.chars()
+            .map(|c| if c.is_ascii_digit() { '#' } else { c })
+            .collect::<String>()
+            .replace("##", "#")
+            .replace("##", "#")
+            .replace("##", "#")
+    };
+    let printed: Vec<String> = stdout.lines().map(mask).collect();
+    let mut at = 0;
+    for line in &shown {
+        let line = mask(line);
+        match printed[at..].iter().position(|printed| *printed == line) {
+            Some(found) => at += found + 1,
+            None => panic!("the notes' line {line:?} is not in the run, in order:\n{stdout}"),
+        }
+    }
 }
 
 #[test]
