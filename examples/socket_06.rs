@@ -120,6 +120,7 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
     println!("  local address: {local}");
     println!("  peer address:  {peer}");
 
+    // ANCHOR: trust
     // Whom to trust: the authorities whose certificates are roots. By default the public
     // ones browsers trust too (Mozilla's list, compiled in); with --ca, only that one.
     let mut roots = RootCertStore::empty();
@@ -162,6 +163,7 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
         .complete_io(&mut stream.sock)
         .map_err(|error| deadline.explain(error))
         .step(format!("complete the TLS handshake with {}", args.host))?;
+    // ANCHOR_END: trust
     let version = stream.conn.protocol_version().map(|v| format!("{v:?}"));
     let suite = stream
         .conn
