@@ -208,10 +208,11 @@ const RULES: &[(&str, Action)] = &[
         ),
     ),
     (
-        "cargo run -p coursecheck -- *",
+        "coursecheck *",
         skip(
-            "the homework checker's usage, run on a student's program ({port} is its to fill \
-             in); tests/coursecheck.rs runs it on every lesson",
+            "the installed homework checker: its usage, a check of a student's program ({port} \
+             is its to fill in) or a class's grading; tests/coursecheck.rs runs every lesson's \
+             check and grade",
         ),
     ),
     (
@@ -639,9 +640,29 @@ fn expected_blocks(lesson: &str) -> Vec<Vec<String>> {
 /// a name): it starts with a program the notes run and has arguments.
 fn looks_like_command(code: &str) -> bool {
     const PROGRAMS: &[&str] = &[
-        "cargo", "nc", "python3", "socat", "telnet", "curl", "chronyd", "getent", "hostname", "ss",
-        "printf", "head", "diff", "bash", "ntpdig", "iperf3", "sudo", "grep", "ulimit", "cp",
-        "mkdir", "echo",
+        "cargo",
+        "coursecheck",
+        "nc",
+        "python3",
+        "socat",
+        "telnet",
+        "curl",
+        "chronyd",
+        "getent",
+        "hostname",
+        "ss",
+        "printf",
+        "head",
+        "diff",
+        "bash",
+        "ntpdig",
+        "iperf3",
+        "sudo",
+        "grep",
+        "ulimit",
+        "cp",
+        "mkdir",
+        "echo",
     ];
     let first = code.split_whitespace().next().unwrap_or("");
     PROGRAMS.contains(&first) && code.contains(' ')
