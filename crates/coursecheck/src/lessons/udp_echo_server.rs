@@ -57,8 +57,11 @@ const KEEPS_SERVING: Check = Check {
     },
 };
 
-/// The checks, in order, each with what it does against a freshly started program.
-const CHECKS: [(Check, fn(&Session) -> Outcome); 6] = [
+/// What a check does against a freshly started program.
+type Body = fn(&Session) -> Outcome;
+
+/// The checks, in order, each with its body.
+const CHECKS: [(Check, Body); 6] = [
     (WHOLE, whole),
     (BOUNDARIES, boundaries),
     (BINARY, binary),
@@ -143,12 +146,12 @@ impl Session {
                 crate::seconds(ECHO_WAIT, self.lang)
             ));
         };
-        self.from_the_program(from)?;
+        self.ensure_from_the_program(from)?;
         Ok(echo)
     }
 
     /// An error when an echo came from elsewhere than the address the client sent to.
-    fn from_the_program(&self, from: SocketAddr) -> Result<(), String> {
+    fn ensure_from_the_program(&self, from: SocketAddr) -> Result<(), String> {
         if from == self.server {
             return Ok(());
         }
@@ -199,12 +202,7 @@ fn run(command: &[String], options: &Options) -> Vec<CheckResult> {
 }
 
 /// Starts the program on a free UDP port, waits for it to answer, runs `body`, stops it.
-fn run_one(
-    check: Check,
-    body: fn(&Session) -> Outcome,
-    command: &[String],
-    options: &Options,
-) -> CheckResult {
+fn run_one(check: Check, body: Body, command: &[String], options: &Options) -> CheckResult {
     let lang = options.lang;
     let started = Instant::now();
     let port = match UdpSocket::bind((HOST, 0)).and_then(|socket| socket.local_addr()) {
@@ -348,7 +346,7 @@ fn boundaries(session: &Session) -> Outcome {
         let Some((echo, from)) = receive(&session.client, wait) else {
             break;
         };
-        session.from_the_program(from)?;
+        session.ensure_from_the_program(from)?;
         echoes.push(echo);
     }
     let shown = echoes
@@ -426,7 +424,9 @@ fn sender_only(session: &Session) -> Outcome {
     let other_message: &[u8] = b"from the second client";
     session.send(&other, other_message)?;
     match receive(&other, ECHO_WAIT) {
-        Some((echo, from)) if contains(&echo, other_message) => session.from_the_program(from)?,
+        Some((echo, from)) if contains(&echo, other_message) => {
+            session.ensure_from_the_program(from)?
+        }
         Some((echo, _)) => {
             return Err(tr!(
                 lang,
@@ -460,7 +460,7 @@ fn sender_only(session: &Session) -> Outcome {
         ));
     }
     match echo {
-        Some((echo, from)) if contains(&echo, message) => session.from_the_program(from)?,
+        Some((echo, from)) if contains(&echo, message) => session.ensure_from_the_program(from)?,
         _ => {
             return Err(tr!(
                 lang,
