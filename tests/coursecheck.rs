@@ -1056,10 +1056,10 @@ fn hostile_submissions_in_the_sandbox_affect_nothing_but_their_own_grade() {
 
     // Nothing the submissions started is still running, and the grader's memory stayed low.
     let deadline = Instant::now() + Duration::from_secs(3);
-    let mut left = coursecheck::sandbox::leftover_processes(4);
+    let mut left = coursecheck::sandbox::leftover_processes();
     while !left.is_empty() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
-        left = coursecheck::sandbox::leftover_processes(4);
+        left = coursecheck::sandbox::leftover_processes();
     }
     assert!(left.is_empty(), "processes left after grading: {left:?}");
     assert!(peak_memory_kib() < 512 * 1024, "{} KiB", peak_memory_kib());
