@@ -1372,6 +1372,22 @@ fn a_udp_echo_server_that_sends_to_every_client_fails_sender_only() {
 
 #[test]
 #[ignore = "needs python3"]
+fn a_udp_echo_server_that_answers_from_a_new_socket_fails_sender_only() {
+    let report = python(
+        Lesson::UdpEchoServer,
+        "bad_udp_echo_server_new_socket.py",
+        SERVER,
+    );
+    assert_fails_exactly(&report, &["sender_only"]);
+    let detail = &report.check("sender_only").expect("the check").detail;
+    assert!(
+        detail.contains("reply with the socket that received"),
+        "{detail}"
+    );
+}
+
+#[test]
+#[ignore = "needs python3"]
 fn a_udp_echo_client_that_counts_its_sends_as_echoes_fails_counts() {
     let report = python(
         Lesson::UdpEchoClient,

@@ -45,15 +45,15 @@ const SENDER_ONLY: Check = Check {
 const NEVER_LARGER: Check = Check {
     id: "never_larger",
     title: Text {
-        en: "the echo is never larger than the datagram (no added newline or prefix)",
-        es: "el eco nunca es más grande que el datagrama (sin salto de línea ni prefijo añadido)",
+        en: "the echo is never larger than the datagram, an empty one included (no added newline or prefix)",
+        es: "el eco nunca es más grande que el datagrama, incluso uno vacío (sin salto de línea ni prefijo añadido)",
     },
 };
 const KEEPS_SERVING: Check = Check {
     id: "keeps_serving",
     title: Text {
-        en: "an empty datagram is echoed empty, and a client gone before its echo stops nothing",
-        es: "un datagrama vacío vuelve vacío, y un cliente que se fue antes de su eco no detiene nada",
+        en: "answers an empty datagram and keeps serving, also after a client gone before its echo",
+        es: "responde a un datagrama vacío y sigue atendiendo, también después de un cliente que se fue antes de su eco",
     },
 };
 
@@ -133,10 +133,10 @@ impl Session {
     }
 
     /// Sends `datagram` from the session's client and waits [`ECHO_WAIT`] for one datagram
-    /// back, from the program's port.
+    /// back, from whichever port: where it comes from is for `sender_only` to judge.
     fn echo_of(&self, datagram: &[u8]) -> Result<Vec<u8>, String> {
         self.send(&self.client, datagram)?;
-        let Some((echo, from)) = receive(&self.client, ECHO_WAIT) else {
+        let Some((echo, _)) = receive(&self.client, ECHO_WAIT) else {
             return Err(tr!(
                 self.lang,
                 "Sent {} bytes ({}); no echo came back within {} s.",
@@ -146,7 +146,6 @@ impl Session {
                 crate::seconds(ECHO_WAIT, self.lang)
             ));
         };
-        self.ensure_from_the_program(from)?;
         Ok(echo)
     }
 
@@ -178,8 +177,9 @@ fn receive(socket: &UdpSocket, wait: Duration) -> Option<(Vec<u8>, SocketAddr)> 
         match socket.recv_from(&mut buffer) {
             Ok((len, _)) if contains(&buffer[..len], PROBE) => continue,
             Ok((len, from)) => return Some((buffer[..len].to_vec(), from)),
-            // A timeout, or (Windows) the ICMP answer to a datagram sent before the program
-            // had bound its port: nothing more to receive.
+            // Windows: the ICMP answer to a probe sent before the program had bound its port.
+            // It tells of that probe only; the socket is fine.
+            Err(error) if netutil::os::is_stale_udp_error(&error) => continue,
             Err(_) => return None,
         }
     }
@@ -288,7 +288,17 @@ fn whole(session: &Session) -> Outcome {
     let lang = session.lang;
     for size in WHOLE_SIZES {
         let datagram = text_payload(size);
-        let echo = session.echo_of(&datagram)?;
+        let echo = session.echo_of(&datagram).map_err(|error| {
+            if size < LARGEST_IPV4_DATAGRAM {
+                return error;
+            }
+            tr!(
+                lang,
+                "{} 65,507 bytes is the largest datagram over IPv4: receive into 65,535 bytes, and send back exactly what came (with one byte added, the echo is too large to send).",
+                "{} 65 507 bytes es el datagrama más grande sobre IPv4: recibe en 65 535 bytes, y devuelve exactamente lo que llegó (con un byte añadido, el eco es demasiado grande para enviarlo).",
+                error
+            )
+        })?;
         if contains(&echo, &datagram) {
             continue;
         }
@@ -299,7 +309,7 @@ fn whole(session: &Session) -> Outcome {
         return Err(match at {
             None if echo.len() < size => tr!(
                 lang,
-                "Sent a {}-byte datagram; only its first {} bytes came back: the receive buffer truncates it, and UDP discards the rest. Receive into a buffer of 65 535 bytes, the largest datagram there is.",
+                "Sent a {}-byte datagram; only its first {} bytes came back: the receive buffer truncates it, and UDP discards the rest. Receive into a buffer of 65,535 bytes, the largest datagram there is.",
                 "Se envió un datagrama de {} bytes; solo volvieron sus primeros {} bytes: el búfer de recepción lo trunca, y UDP descarta el resto. Recibe en un búfer de 65 535 bytes, el datagrama más grande que existe.",
                 size,
                 echo.len()
@@ -316,7 +326,7 @@ fn whole(session: &Session) -> Outcome {
     }
     Ok(tr!(
         lang,
-        "Datagrams of 1, 1024, 1025, 1472, 1473, 8192 and 65 507 bytes each came back whole.",
+        "Datagrams of 1, 1024, 1025, 1472, 1473, 8192 and 65,507 bytes each came back whole.",
         "Los datagramas de 1, 1024, 1025, 1472, 1473, 8192 y 65 507 bytes volvieron completos.",
     ))
 }
@@ -343,10 +353,9 @@ fn boundaries(session: &Session) -> Outcome {
         } else {
             QUIET
         };
-        let Some((echo, from)) = receive(&session.client, wait) else {
+        let Some((echo, _)) = receive(&session.client, wait) else {
             break;
         };
-        session.ensure_from_the_program(from)?;
         echoes.push(echo);
     }
     let shown = echoes
@@ -480,6 +489,19 @@ fn sender_only(session: &Session) -> Outcome {
 
 fn never_larger(session: &Session) -> Outcome {
     let lang = session.lang;
+    // An empty datagram first: whether it gets an answer at all is `keeps_serving`'s to
+    // judge; here only an answer with something in it fails.
+    session.send(&session.client, b"")?;
+    if let Some((echo, _)) =
+        receive(&session.client, ECHO_WAIT).filter(|(echo, _)| !echo.is_empty())
+    {
+        return Err(tr!(
+            lang,
+            "Sent an empty datagram; got {} back: the echo of 0 bytes is 0 bytes, and an echo larger than its request lets anyone flood a third party by forging its address (amplification).",
+            "Se envió un datagrama vacío; volvió {}: el eco de 0 bytes son 0 bytes, y un eco más grande que su petición le permite a cualquiera inundar a otro falsificando su dirección (amplificación).",
+            show(&echo, 30)
+        ));
+    }
     for datagram in [&b"ping"[..], b"a line\n"] {
         let echo = session.echo_of(datagram)?;
         if echo == datagram {
@@ -507,8 +529,8 @@ fn never_larger(session: &Session) -> Outcome {
     }
     Ok(lang
         .pick(
-            "\"ping\" and \"a line\\n\" came back byte for byte, not one byte more.",
-            "\"ping\" y \"a line\\n\" volvieron byte por byte, sin un byte más.",
+            "\"ping\" and \"a line\\n\" came back byte for byte, not one byte more, and an empty datagram got nothing larger.",
+            "\"ping\" y \"a line\\n\" volvieron byte por byte, sin un byte más, y un datagrama vacío no recibió nada más grande.",
         )
         .to_owned())
 }
@@ -524,7 +546,8 @@ fn keeps_serving(session: &Session) -> Outcome {
     // `sender_only` to judge, so it is set aside before this check's own datagrams.
     while receive(&session.client, QUIET).is_some() {}
     // The lesson's program echoes an empty datagram as an empty datagram: recvfrom returns 0
-    // bytes, which on UDP ends nothing, and 0 bytes go back.
+    // bytes, which on UDP ends nothing, and 0 bytes go back. What the answer holds is
+    // `never_larger`'s to judge; here it must come.
     session.send(&session.client, b"")?;
     let empty = receive(&session.client, ECHO_WAIT);
     let after: &[u8] = b"still there?";
@@ -536,24 +559,13 @@ fn keeps_serving(session: &Session) -> Outcome {
             error
         )
     })?;
-    match empty {
-        Some((echo, _)) if echo.is_empty() => {}
-        Some((echo, _)) => {
-            return Err(tr!(
-                lang,
-                "An empty datagram got {} back: the echo of 0 bytes is an empty datagram.",
-                "Un datagrama vacío recibió {} de vuelta: el eco de 0 bytes es un datagrama vacío.",
-                show(&echo, 30)
-            ));
-        }
-        None => {
-            return Err(lang
-                .pick(
-                    "An empty datagram got nothing back: it is a datagram like any other, so send its 0 bytes back (the lesson's program does).",
-                    "Un datagrama vacío no recibió nada: es un datagrama como cualquier otro, así que devuelve sus 0 bytes (el programa de la lección lo hace).",
-                )
-                .to_owned());
-        }
+    if empty.is_none() {
+        return Err(lang
+            .pick(
+                "An empty datagram got nothing back: it is a datagram like any other, so send its 0 bytes back (the lesson's program does).",
+                "Un datagrama vacío no recibió nada: es un datagrama como cualquier otro, así que devuelve sus 0 bytes (el programa de la lección lo hace).",
+            )
+            .to_owned());
     }
     if !contains(&still, after) {
         return Err(tr!(
@@ -566,8 +578,8 @@ fn keeps_serving(session: &Session) -> Outcome {
     }
     Ok(lang
         .pick(
-            "A client left before its echo; an empty datagram came back empty; the next datagram was echoed.",
-            "Un cliente se fue antes de su eco; un datagrama vacío volvió vacío; el siguiente datagrama tuvo su eco.",
+            "A client left before its echo; an empty datagram was answered; the next datagram was echoed.",
+            "Un cliente se fue antes de su eco; un datagrama vacío tuvo respuesta; el siguiente datagrama tuvo su eco.",
         )
         .to_owned())
 }
