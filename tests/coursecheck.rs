@@ -144,6 +144,50 @@ fn ntp_server_passes_its_own_check() {
 }
 
 #[test]
+fn udp_echo_server_passes_its_own_check() {
+    let command = kit("udp_echo_server", &["--port", "{port}"]);
+    assert_passes(&coursecheck::check(
+        Lesson::UdpEchoServer,
+        &command,
+        &options(),
+    ));
+}
+
+#[test]
+fn udp_echo_client_passes_its_own_check_with_the_notes_burst() {
+    let command = kit(
+        "udp_echo_client",
+        &["burst", "--host", "{host}", "--port", "{port}"],
+    );
+    assert_passes(&coursecheck::check(
+        Lesson::UdpEchoClient,
+        &command,
+        &options(),
+    ));
+}
+
+#[test]
+fn a_udp_server_that_never_answers_fails_every_check_with_one_sentence_in_time() {
+    // `sleep` binds nothing: every probe is lost, as to a server on the wrong port.
+    let options = Options {
+        timeout: Duration::from_secs(2),
+        ..Options::default()
+    };
+    let command = vec!["sleep".to_owned(), "30".to_owned()];
+    let report = coursecheck::check(Lesson::UdpEchoServer, &command, &options);
+    assert_eq!(report.failed(), Lesson::UdpEchoServer.check_ids());
+    for check in &report.checks {
+        assert!(
+            check
+                .detail
+                .starts_with("No echo came back from udp 127.0.0.1:"),
+            "{check:?}"
+        );
+        assert!(check.seconds < 3.0, "{check:?}");
+    }
+}
+
+#[test]
 fn socket_03_passes_its_own_check() {
     let command = kit("socket_03", &["{host}", "{port}"]);
     assert_passes(&coursecheck::check(Lesson::Socket03, &command, &options()));
@@ -1012,10 +1056,10 @@ fn hostile_submissions_in_the_sandbox_affect_nothing_but_their_own_grade() {
 
     // Nothing the submissions started is still running, and the grader's memory stayed low.
     let deadline = Instant::now() + Duration::from_secs(3);
-    let mut left = coursecheck::sandbox::leftover_processes(4);
+    let mut left = coursecheck::sandbox::leftover_processes();
     while !left.is_empty() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
-        left = coursecheck::sandbox::leftover_processes(4);
+        left = coursecheck::sandbox::leftover_processes();
     }
     assert!(left.is_empty(), "processes left after grading: {left:?}");
     assert!(peak_memory_kib() < 512 * 1024, "{} KiB", peak_memory_kib());
@@ -1282,6 +1326,88 @@ fn an_ntp_server_that_sends_unix_seconds_fails_time() {
     assert_fails_exactly(&report, &["time"]);
     let detail = &report.check("time").expect("the time check").detail;
     assert!(detail.contains("add 2208988800"), "{detail}");
+}
+
+#[test]
+#[ignore = "needs python3"]
+fn python_reference_udp_echo_server_and_client_pass() {
+    assert_passes(&python(
+        Lesson::UdpEchoServer,
+        "good_udp_echo_server.py",
+        SERVER,
+    ));
+    assert_passes(&python(
+        Lesson::UdpEchoClient,
+        "good_udp_echo_client.py",
+        CLIENT,
+    ));
+}
+
+#[test]
+#[ignore = "needs python3"]
+fn a_udp_echo_server_with_a_1024_byte_buffer_fails_whole() {
+    let report = python(Lesson::UdpEchoServer, "bad_udp_echo_server_1024.py", SERVER);
+    assert_fails_exactly(&report, &["whole"]);
+    let detail = &report.check("whole").expect("the whole check").detail;
+    assert!(detail.contains("only its first 1024 bytes"), "{detail}");
+}
+
+#[test]
+#[ignore = "needs python3"]
+fn a_udp_echo_server_that_goes_through_text_fails_binary() {
+    let report = python(Lesson::UdpEchoServer, "bad_udp_echo_server_text.py", SERVER);
+    assert_fails_exactly(&report, &["binary"]);
+}
+
+#[test]
+#[ignore = "needs python3"]
+fn a_udp_echo_server_that_sends_to_every_client_fails_sender_only() {
+    let report = python(
+        Lesson::UdpEchoServer,
+        "bad_udp_echo_server_to_everyone.py",
+        SERVER,
+    );
+    assert_fails_exactly(&report, &["sender_only"]);
+}
+
+#[test]
+#[ignore = "needs python3"]
+fn a_udp_echo_server_that_answers_from_a_new_socket_fails_sender_only() {
+    let report = python(
+        Lesson::UdpEchoServer,
+        "bad_udp_echo_server_new_socket.py",
+        SERVER,
+    );
+    assert_fails_exactly(&report, &["sender_only"]);
+    let detail = &report.check("sender_only").expect("the check").detail;
+    assert!(
+        detail.contains("reply with the socket that received"),
+        "{detail}"
+    );
+}
+
+#[test]
+#[ignore = "needs python3"]
+fn a_udp_echo_client_that_counts_its_sends_as_echoes_fails_counts() {
+    let report = python(
+        Lesson::UdpEchoClient,
+        "bad_udp_echo_client_counts_sent.py",
+        CLIENT,
+    );
+    assert_fails_exactly(&report, &["counts"]);
+}
+
+#[test]
+#[ignore = "needs python3"]
+fn a_udp_echo_client_that_waits_forever_for_a_lost_echo_fails_gives_up() {
+    let report = python(
+        Lesson::UdpEchoClient,
+        "bad_udp_echo_client_waits_forever.py",
+        CLIENT,
+    );
+    assert_fails_exactly(&report, &["gives_up"]);
+    let detail = &report.check("gives_up").expect("the gives_up check").detail;
+    assert!(detail.contains("was still running after 20 s"), "{detail}");
 }
 
 #[test]

@@ -10,7 +10,8 @@
 //!   `~/.rustup`) come back read-only, so `python3` and `cargo` still work;
 //! - a writable scratch copy of its own folder as its home and working folder, and a
 //!   private `/tmp`;
-//! - a user of its own (uid [`FIRST_UID`] + the grading slot), no capabilities, and limits on
+//! - a user of its own (one of the [`UID_POOL`] ids from [`FIRST_UID`] that no grading run,
+//!   in this process or another, holds at the time: [`UidLease`]), no capabilities, and limits on
 //!   memory, processes, CPU time and file size ([`Limits`]); its output is capped by the
 //!   checker, which keeps at most 16 MiB of each stream; where root can write to a cgroup
 //!   file system, the whole sandbox is in a control group of its own too, with a memory and
@@ -27,9 +28,17 @@ use std::time::{Duration, Instant};
 
 use crate::{Lang, Lesson, Options, Report, tr};
 
-/// The first user id given to a sandboxed program: each grading slot gets its own, so the
-/// process limit of one submission never counts another's processes.
+/// The first user id given to a sandboxed program: each submission being graded gets its
+/// own, so the process limit of one submission never counts another's processes.
 pub const FIRST_UID: u32 = 62000;
+
+/// How many user ids from [`FIRST_UID`] the sandboxes take turns with: enough for the slots of
+/// several grading runs at once.
+pub const UID_POOL: u32 = 1000;
+
+/// Where each id of the pool has its lock file. Root-only (`grade` with a sandbox runs as
+/// root) and on a tmpfs, so no lock outlives a reboot.
+const UID_LOCKS: &str = "/run/coursecheck/uids";
 
 /// Where the checker's own binary is mounted inside the sandbox.
 const CHECKER_INSIDE: &str = "/run/coursecheck/coursecheck";
@@ -142,6 +151,50 @@ impl Drop for ControlGroup {
     }
 }
 
+/// A user id of the pool, held for one submission until dropped. Its hold is an exclusive
+/// `flock` on the id's lock file, which every grading run takes the same way: two `grade`
+/// runs at once (or two slots of one) never run two submissions as one user, whose process
+/// limit and leftover-process sweep would then reach each other. The kernel releases the
+/// lock when the file closes, even if the grader is killed.
+#[derive(Debug)]
+pub struct UidLease {
+    uid: u32,
+    /// Held open for the lock; closing it releases the id.
+    _lock: std::fs::File,
+}
+
+impl UidLease {
+    /// The first id of the pool whose lock file in `locks` nobody holds; an error when every
+    /// one is held or the folder cannot be written.
+    pub fn take(locks: &Path) -> std::io::Result<UidLease> {
+        use std::os::unix::io::AsRawFd;
+        std::fs::create_dir_all(locks)?;
+        for uid in FIRST_UID..FIRST_UID + UID_POOL {
+            let lock = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(locks.join(uid.to_string()))?;
+            // SAFETY: flock(2) takes the descriptor of a file we hold open, and integers.
+            if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+                return Ok(UidLease { uid, _lock: lock });
+            }
+            let error = std::io::Error::last_os_error();
+            if error.kind() != std::io::ErrorKind::WouldBlock {
+                return Err(error);
+            }
+        }
+        Err(std::io::Error::other(format!(
+            "all {UID_POOL} sandbox user ids from {FIRST_UID} are in use by other grading runs"
+        )))
+    }
+
+    /// The id held.
+    pub fn uid(&self) -> u32 {
+        self.uid
+    }
+}
+
 /// What a sandboxed program may use, per process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -158,14 +211,14 @@ pub struct Limits {
 }
 
 impl Limits {
-    /// The limits for grading slot `slot` with checks of at most `timeout`.
-    pub fn for_slot(slot: usize, timeout: Duration) -> Limits {
+    /// The limits for a program run as `uid` with checks of at most `timeout`.
+    pub fn for_uid(uid: u32, timeout: Duration) -> Limits {
         Limits {
             memory_mib: 1024,
             processes: 128,
             file_mib: 64,
             cpu_seconds: timeout.as_secs() + 5,
-            uid: FIRST_UID + u32::try_from(slot).unwrap_or(0),
+            uid,
         }
     }
 
@@ -355,7 +408,16 @@ impl Sandbox {
         options: &Options,
     ) -> Result<Report, String> {
         let lang = options.lang;
-        let limits = Limits::for_slot(slot, options.timeout);
+        // Held until the submission is graded and its processes are gone with the sandbox.
+        let lease = UidLease::take(Path::new(UID_LOCKS)).map_err(|error| {
+            tr!(
+                lang,
+                "No user id is free for the sandbox ({}): wait for the other grading runs to end.",
+                "No hay un id de usuario libre para el entorno aislado ({}): espera a que terminen las otras calificaciones.",
+                error
+            )
+        })?;
+        let limits = Limits::for_uid(lease.uid(), options.timeout);
         let copy = self.scratch.join(format!("slot-{slot}"));
         let _ = std::fs::remove_dir_all(&copy);
         let copied = copy_tree(folder, &copy).and_then(|()| chown_tree(&copy, limits.uid));
@@ -561,10 +623,10 @@ fn chown_tree(root: &Path, uid: u32) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Whether any process of a sandbox user ([`FIRST_UID`] and the next `slots`) is running:
+/// The processes of every sandbox user (the whole pool from [`FIRST_UID`]) still running:
 /// after grading, none may be.
-pub fn leftover_processes(slots: usize) -> Vec<u32> {
-    let users = FIRST_UID..FIRST_UID + u32::try_from(slots).unwrap_or(0);
+pub fn leftover_processes() -> Vec<u32> {
+    let users = FIRST_UID..FIRST_UID + UID_POOL;
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
@@ -576,4 +638,40 @@ pub fn leftover_processes(slots: usize) -> Vec<u32> {
             users.contains(&uid).then_some(pid)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_held_uid_goes_to_no_one_else_until_its_lease_is_dropped() {
+        let locks = std::env::temp_dir().join(format!("coursecheck-uids-{}", std::process::id()));
+        let first = UidLease::take(&locks).expect("a first id");
+        let second = UidLease::take(&locks).expect("a second id");
+        assert_eq!(first.uid(), FIRST_UID);
+        assert_eq!(second.uid(), FIRST_UID + 1);
+        // A lock held elsewhere, as another grading run holds it: an open file of its own.
+        let elsewhere = std::fs::File::create(locks.join((FIRST_UID + 2).to_string()))
+            .expect("the third lock file");
+        // SAFETY: flock(2) on a descriptor we hold open.
+        let held = unsafe {
+            libc::flock(
+                std::os::unix::io::AsRawFd::as_raw_fd(&elsewhere),
+                libc::LOCK_EX | libc::LOCK_NB,
+            )
+        };
+        assert_eq!(held, 0);
+        assert_eq!(
+            UidLease::take(&locks).expect("a fourth id").uid(),
+            FIRST_UID + 3
+        );
+        drop(first);
+        assert_eq!(
+            UidLease::take(&locks).expect("the first id again").uid(),
+            FIRST_UID
+        );
+        drop((second, elsewhere));
+        let _ = std::fs::remove_dir_all(&locks);
+    }
 }

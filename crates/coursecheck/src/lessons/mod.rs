@@ -94,6 +94,10 @@ lessons! {
     EchoClient "echo_client" => echo_client,
     /// Your own nc: sends each typed line, prints what the server sends as it arrives.
     LineClient "line_client" => line_client,
+    /// A UDP echo server: every datagram back to its sender, whole and unchanged, never larger.
+    UdpEchoServer "udp_echo_server" => udp_echo_server,
+    /// A UDP burst client: numbered datagrams, then truthful counts of the echoes and the losses.
+    UdpEchoClient "udp_echo_client" => udp_echo_client,
 }
 
 impl Lesson {
@@ -203,6 +207,11 @@ const HTTP_NOTES: Text = Text {
 const SERVER_NOTES: Text = Text {
     en: "docs/04-tcp-server.md",
     es: "docs/es/04-tcp-server.md",
+};
+/// The notes of the datagram lessons.
+const DATAGRAM_NOTES: Text = Text {
+    en: "docs/06-datagrams.md",
+    es: "docs/es/06-datagramas.md",
 };
 
 #[cfg(test)]
