@@ -211,7 +211,7 @@ const RULES: &[(&str, Action)] = &[
         "coursecheck *",
         skip(
             "the installed homework checker: its usage, a check of a student's program ({port} \
-             is its to fill in) or a class's grading; tests/coursecheck.rs runs every lesson's \
+             is its to fill in) or a class's grading; crates/coursecheck/tests/lessons.rs runs every lesson's \
              check and grade",
         ),
     ),

@@ -51,7 +51,7 @@ pub fn lesson_path(name: &str) -> PathBuf {
         let status = Command::new(env!("CARGO"))
             .args(["build", "--quiet"])
             .args(args)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .current_dir(kit_root())
             .status()
             .expect("cargo can be run from the tests");
         assert!(status.success(), "building the lessons failed");
@@ -73,6 +73,16 @@ pub fn lesson_path(name: &str) -> PathBuf {
     let path = examples_dir().join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(path.exists(), "no lesson program at {}", path.display());
     path
+}
+
+/// The kit's root folder (the top-level Cargo.toml, examples/, tests/): where the tests of the
+/// root package live, and two levels above those of crates/coursecheck, which share this file.
+pub fn kit_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .find(|dir| dir.join("examples").join("server_05.rs").exists())
+        .expect("the tests run inside the kit")
+        .to_path_buf()
 }
 
 fn examples_dir() -> PathBuf {
@@ -353,7 +363,7 @@ pub fn workspace_binary(package: &str, name: &str) -> PathBuf {
     if !built.iter().any(|p| p == package) {
         let status = Command::new(env!("CARGO"))
             .args(["build", "--quiet", "--bins", "-p", package])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .current_dir(kit_root())
             .status()
             .expect("cargo can be run from the tests");
         assert!(status.success(), "building {package} failed");

@@ -2,6 +2,8 @@
 //! answer pass, and each classic way of "making the certificate error go away" fails exactly
 //! the check named for it.
 
+// The kit's test harness: these tests run the kit's lessons, built by Cargo in the kit's root.
+#[path = "../../../tests/support/mod.rs"]
 mod support;
 
 use std::path::Path;
@@ -32,7 +34,7 @@ fn command(program: &[&str]) -> Vec<String> {
 
 fn python(name: &str) -> Report {
     require_program("python3");
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+    let fixture = support::kit_root()
         .join("tests/fixtures/coursecheck")
         .join(name);
     check(command(&[

@@ -2,6 +2,8 @@
 //! reference answers pass, and each Python answer with one of the original course's bugs
 //! fails exactly the check named for that bug.
 
+// The kit's test harness: these tests run the kit's lessons, built by Cargo in the kit's root.
+#[path = "../../../tests/support/mod.rs"]
 mod support;
 
 use std::num::NonZeroUsize;
@@ -800,7 +802,7 @@ fn the_spanish_report_says_exit_codes_in_spanish() {
 
 #[test]
 fn the_github_classroom_template_has_a_step_for_every_check() {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    let path = support::kit_root()
         .join("docs/homework/.github/workflows/classroom.yml");
     let workflow = std::fs::read_to_string(&path).expect("the workflow template");
     let ids = Lesson::Server05.check_ids();
@@ -852,7 +854,7 @@ fn grade_refuses_without_a_sandbox_and_says_how_to_proceed() {
 fn fixture_submission(class: &Path, folder: &str, name: &str, args: &str) {
     let folder = class.join(folder);
     std::fs::create_dir(&folder).expect("a submission folder");
-    let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/coursecheck");
+    let source = support::kit_root().join("tests/fixtures/coursecheck");
     std::fs::copy(source.join(name), folder.join(name)).expect("copy the fixture");
     std::fs::write(folder.join("check.cmd"), format!("python3 {name} {args}\n"))
         .expect("check.cmd");
@@ -1068,7 +1070,7 @@ fn hostile_submissions_in_the_sandbox_affect_nothing_but_their_own_grade() {
 // ------------------------------------------------------------- Python answers (fixtures)
 
 fn fixture(name: &str) -> Vec<String> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    let path = support::kit_root()
         .join("tests/fixtures/coursecheck")
         .join(name);
     vec!["python3".to_owned(), path.display().to_string()]
@@ -1544,7 +1546,7 @@ fn an_echo_client_with_one_recv_fails_the_echo() {
 
 /// The code block under `heading` in a notes file.
 fn shown_in_notes(path: &str, heading: &str) -> Vec<String> {
-    let notes = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path))
+    let notes = std::fs::read_to_string(support::kit_root().join(path))
         .expect("the notes");
     let section = notes.split(heading).nth(1).expect("the heading");
     let block = section.split("```text\n").nth(1).expect("a code block");
