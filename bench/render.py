@@ -569,11 +569,14 @@ def main():
     out.append("\n### Cold build\n")
     cold = r.value("seconds", "build", "cold")
     many = r.value("seconds", "build", "cold-many-clients")
+    tls = r.value("seconds", "build", "cold-tls")
     out.append(f"`cargo build --examples` (debug, as students run it) in a fresh "
                f"`CARGO_TARGET_DIR`, dependencies already downloaded: "
                f"**{'not measured' if cold is None else f'{cold} s'}**; with "
                f"`--features many-clients` (server_06 and server_07, which bring mio and "
-               f"tokio): **{'not measured' if many is None else f'{many} s'}**. netbench's "
+               f"tokio): **{'not measured' if many is None else f'{many} s'}**; with "
+               f"`--features tls` (socket_06 and https_server, which bring rustls and ring): "
+               f"**{'not measured' if tls is None else f'{tls} s'}**. netbench's "
                "tokio is not part of the first: it lives in its own workspace crate, and the "
                "lessons' tokio is optional.\n")
     skipped = r.skipped()

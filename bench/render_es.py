@@ -187,6 +187,8 @@ PHRASES = [
      "dependencias ya descargadas: "),
     ("; with `--features many-clients` (server_06 and server_07, which bring mio and tokio): ",
      "; con `--features many-clients` (server_06 y server_07, que traen mio y tokio): "),
+    ("; with `--features tls` (socket_06 and https_server, which bring rustls and ring): ",
+     "; con `--features tls` (socket_06 y https_server, que traen rustls y ring): "),
     (". netbench's tokio is not part of the first: it lives in its own workspace crate, and the "
      "lessons' tokio is optional.",
      ". El tokio de netbench no cuenta en la primera: vive en su propio crate del workspace, y el "
