@@ -35,7 +35,7 @@ use std::time::Duration;
 use clap::Parser;
 use netutil::cli::StepExt;
 use netutil::server::{self, BindOptions, Connection, Event, ThreadPerClient};
-use netutil::tls::LocalAuthority;
+use netutil::tls::{LocalAuthority, ServerIdentity};
 use netutil::{elog, log};
 use rustls::{ServerConfig, ServerConnection, StreamOwned};
 
@@ -57,6 +57,13 @@ struct Args {
     /// The names the server's certificate lists; give another to see socket_06 refuse it.
     #[arg(long = "name", default_values_t = ["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()])]
     names: Vec<String>,
+    /// Show this certificate chain (PEM, the server's own first) instead of making an
+    /// authority: one from mkcert, OpenSSL or `coursecheck https_server`. Needs --key.
+    #[arg(long, value_name = "FILE", requires = "key")]
+    cert: Option<PathBuf>,
+    /// The private key (PEM) of --cert's certificate.
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    key: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -65,15 +72,29 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &Args) -> Result<(), Box<dyn Error>> {
-    // The authority lives only in this process; its certificate is all a client needs.
-    let authority = LocalAuthority::generate().step("make a certificate authority")?;
-    std::fs::write(&args.ca_out, authority.certificate_pem())
-        .step(format!("write {}", args.ca_out.display()))?;
-    let ca = args.ca_out.display();
-    log!("wrote the local authority's certificate to {ca} (trust it with socket_06 --ca {ca})");
-    let identity = authority
-        .issue(&args.names)
-        .step("issue the server's certificate")?;
+    let (identity, shown) = match (&args.cert, &args.key) {
+        (Some(cert), Some(key)) => (
+            ServerIdentity::read(cert, key)?,
+            format!("the certificate in {}", cert.display()),
+        ),
+        _ => {
+            // The authority lives only in this process; its certificate is all a client needs.
+            let authority = LocalAuthority::generate().step("make a certificate authority")?;
+            std::fs::write(&args.ca_out, authority.certificate_pem())
+                .step(format!("write {}", args.ca_out.display()))?;
+            let ca = args.ca_out.display();
+            log!(
+                "wrote the local authority's certificate to {ca} (trust it with socket_06 --ca {ca})"
+            );
+            let identity = authority
+                .issue(&args.names)
+                .step("issue the server's certificate")?;
+            (
+                identity,
+                format!("a certificate for {}", args.names.join(", ")),
+            )
+        }
+    };
     let config = identity.server_config().step("set up TLS")?;
 
     let listener = server::bind(
@@ -92,10 +113,7 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
         });
     server.stop_handle().on_ctrl_c().step("catch Ctrl-C")?;
     let bound = server.local_addr().step("read the bound address")?;
-    log!(
-        "listening on {bound} with a certificate for {}",
-        args.names.join(", ")
-    );
+    log!("listening on {bound} with {shown}");
 
     server.serve(move |connection, peer| {
         match answer(connection, Arc::clone(&config)) {

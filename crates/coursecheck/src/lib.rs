@@ -31,6 +31,7 @@ use serde::Serialize;
 
 use lessons::{Check, Role};
 
+mod certificates;
 mod clients;
 pub mod grade;
 mod lessons;

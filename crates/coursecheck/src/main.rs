@@ -17,6 +17,7 @@ Examples:
   coursecheck echo_server -- ./target/debug/my_echo {port}
   coursecheck socket_05 -- python3 my_client.py {host} {port} /
   coursecheck socket_06 -- python3 my_https_client.py localhost {port} / --ca {ca}
+  coursecheck https_server -- python3 my_https_server.py --port {port} --cert {cert} --key {key}
   coursecheck basics_05 -- ./my_sntp {host} {port}
   coursecheck basics_02 -- python3 my_lookup.py {name}
   coursecheck basics_03 -- python3 my_services.py {query}
@@ -27,8 +28,9 @@ Examples:
 
 {port} becomes the port the program must use, {host} becomes 127.0.0.1; for basics_02 and
 socket_02, {name} becomes the host name to resolve (localhost, ::1, a name that does not
-exist), for basics_03 {query} becomes one query (25/tcp, ntp/udp, ...), and for socket_06
-{ca} becomes a file with the certificate of the authority to trust. The program runs
+exist), for basics_03 {query} becomes one query (25/tcp, ntp/udp, ...), for socket_06 {ca}
+becomes a file with the certificate of the authority to trust, and for https_server {cert}
+and {key} become the files of the certificate chain to show and its key. The program runs
 in the folder coursecheck is run from (grade: in each submission's folder).
 Install once from the kit: cargo install --path crates/coursecheck
 Exit status: 0 when every check passes, 1 when one fails, 2 on a usage error.
@@ -53,8 +55,8 @@ struct Cli {
     /// The lesson whose behaviour the program must match.
     #[arg(value_enum, required = true)]
     lesson: Option<Lesson>,
-    /// The command that starts the program, after `--`; {port}, {host}, {name}, {query} and
-    /// {ca} are replaced.
+    /// The command that starts the program, after `--`; {port}, {host}, {name}, {query},
+    /// {ca}, {cert} and {key} are replaced.
     #[arg(last = true, required = true, value_name = "COMMAND")]
     program: Vec<String>,
     /// How to print the report.

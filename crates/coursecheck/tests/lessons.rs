@@ -802,8 +802,7 @@ fn the_spanish_report_says_exit_codes_in_spanish() {
 
 #[test]
 fn the_github_classroom_template_has_a_step_for_every_check() {
-    let path = support::kit_root()
-        .join("docs/homework/.github/workflows/classroom.yml");
+    let path = support::kit_root().join("docs/homework/.github/workflows/classroom.yml");
     let workflow = std::fs::read_to_string(&path).expect("the workflow template");
     let ids = Lesson::Server05.check_ids();
     for id in &ids {
@@ -1546,8 +1545,7 @@ fn an_echo_client_with_one_recv_fails_the_echo() {
 
 /// The code block under `heading` in a notes file.
 fn shown_in_notes(path: &str, heading: &str) -> Vec<String> {
-    let notes = std::fs::read_to_string(support::kit_root().join(path))
-        .expect("the notes");
+    let notes = std::fs::read_to_string(support::kit_root().join(path)).expect("the notes");
     let section = notes.split(heading).nth(1).expect("the heading");
     let block = section.split("```text\n").nth(1).expect("a code block");
     let block = block.split("```").next().expect("its end");

@@ -109,6 +109,7 @@ enum Problem {
     Read(std::io::Error),
     NotPem,
     NoCertificate,
+    NoKey,
 }
 
 impl From<rustls::pki_types::pem::Error> for Problem {
@@ -132,6 +133,9 @@ impl CertificateFileError {
             Problem::NotPem | Problem::NoCertificate => {
                 "--ca wants a PEM file with a -----BEGIN CERTIFICATE----- block, such as the one https_server writes"
             }
+            Problem::NoKey => {
+                "--key wants the PEM file of the certificate's private key (-----BEGIN PRIVATE KEY-----)"
+            }
         }
     }
 }
@@ -143,6 +147,7 @@ impl fmt::Display for CertificateFileError {
             Problem::Read(error) => write!(f, "cannot read {path}: {error}"),
             Problem::NotPem => write!(f, "{path} is not a PEM file (a base64 block is broken)"),
             Problem::NoCertificate => write!(f, "{path} holds no certificate"),
+            Problem::NoKey => write!(f, "{path} holds no private key"),
         }
     }
 }
@@ -226,6 +231,20 @@ pub struct ServerIdentity {
 }
 
 impl ServerIdentity {
+    /// The identity in two PEM files, as servers such as nginx take it: the certificate chain
+    /// (the server's own certificate first) and its private key (PKCS #8, PKCS #1 or SEC1).
+    pub fn read(chain: &Path, key: &Path) -> Result<ServerIdentity, CertificateFileError> {
+        let chain = read_certificates(chain)?;
+        let key = PrivateKeyDer::from_pem_file(key).map_err(|cause| CertificateFileError {
+            path: key.to_owned(),
+            problem: match Problem::from(cause) {
+                Problem::NoCertificate => Problem::NoKey,
+                problem => problem,
+            },
+        })?;
+        Ok(ServerIdentity { chain, key })
+    }
+
     /// The server's certificate chain, its own certificate first.
     pub fn chain(&self) -> &[CertificateDer<'static>] {
         &self.chain
@@ -318,6 +337,29 @@ mod tests {
                 .ends_with("is not a PEM file (a base64 block is broken)"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn reads_an_identity_from_its_two_files() {
+        let authority = LocalAuthority::generate().unwrap();
+        let key = KeyPair::generate().unwrap();
+        let certificate = CertificateParams::new(vec!["localhost".to_owned()])
+            .unwrap()
+            .signed_by(&key, &authority.issuer)
+            .unwrap();
+        let chain = temp_file("chain.pem", &certificate.pem());
+        let key_file = temp_file("server.key", &key.serialize_pem());
+        let identity = ServerIdentity::read(&chain, &key_file).unwrap();
+        assert_eq!(identity.chain(), [certificate.der().clone()]);
+        identity.server_config().unwrap();
+
+        let error = ServerIdentity::read(&chain, &chain).err().unwrap();
+        assert!(
+            error.to_string().ends_with("holds no private key"),
+            "{error}"
+        );
+        std::fs::remove_file(&chain).unwrap();
+        std::fs::remove_file(&key_file).unwrap();
     }
 
     #[test]

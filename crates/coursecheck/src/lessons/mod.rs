@@ -74,6 +74,8 @@ lessons! {
     Socket05 "socket_05" => socket_05,
     /// socket_05 over TLS (HTTPS): trusts the authority in {ca}, refuses a bad certificate.
     Socket06 "socket_06" => socket_06,
+    /// An HTTPS server that shows the certificate chain and key it is given ({cert}, {key}).
+    HttpsServer "https_server" => https_server,
     /// A server's first step: bind the port it is given on loopback, say so, and exit.
     Server01 "server_01" => server_01,
     /// A server that listens, accepts one client, prints the client's address and port, and exits.

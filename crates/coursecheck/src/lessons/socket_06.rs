@@ -7,20 +7,15 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyPair, KeyUsagePurpose,
-};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::{ServerConfig, ServerConnection, StreamOwned};
 
 use super::{Check, HTTP_NOTES, LessonDef, Role, Text};
+use crate::certificates::{self, Authority, TempFile};
 use crate::clients::{self, Finished, Framing};
 use crate::program::{HOST, describe_status};
 use crate::{CheckResult, Options, Outcome, result, show, tr};
@@ -95,46 +90,15 @@ struct Certificates {
     wrong_name: Arc<ServerConfig>,
 }
 
-fn authority(name: &str) -> Result<CertifiedIssuer<'static, KeyPair>, rcgen::Error> {
-    let mut params = CertificateParams::default();
-    params.distinguished_name.push(DnType::CommonName, name);
-    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    // What strict verifiers (Python 3.13's default, OpenSSL's X509_STRICT) demand of a CA.
-    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    CertifiedIssuer::self_signed(params, KeyPair::generate()?)
-}
-
-fn server_config(
-    issuer: &CertifiedIssuer<'static, KeyPair>,
-    names: &[&str],
-) -> Result<Arc<ServerConfig>, Box<dyn std::error::Error>> {
-    let key = KeyPair::generate()?;
-    let names: Vec<String> = names.iter().map(|name| (*name).to_owned()).collect();
-    let mut params = CertificateParams::new(names)?;
-    // As strict verifiers want it (Python 3.13's default refuses a certificate without its
-    // issuer's key identifier).
-    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    params.use_authority_key_identifier_extension = true;
-    let certificate = params.signed_by(&key, issuer)?;
-    let chain: Vec<CertificateDer<'static>> = vec![certificate.der().clone(), issuer.der().clone()];
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_single_cert(chain, PrivateKeyDer::Pkcs8(key.serialize_der().into()))?;
-    Ok(Arc::new(config))
-}
-
 impl Certificates {
-    fn generate() -> Result<Self, Box<dyn std::error::Error>> {
-        let trusted = authority("coursecheck authority")?;
-        let stranger = authority("an authority nobody trusts")?;
+    fn generate() -> Result<Self, certificates::Error> {
+        let trusted = Authority::new("coursecheck authority")?;
+        let stranger = Authority::new("an authority nobody trusts")?;
         Ok(Certificates {
             ca_pem: trusted.pem(),
-            good: server_config(&trusted, &GOOD_NAMES)?,
-            unknown_authority: server_config(&stranger, &GOOD_NAMES)?,
-            wrong_name: server_config(&trusted, &[OTHER_NAME])?,
+            good: trusted.issue(&GOOD_NAMES)?.server_config()?,
+            unknown_authority: stranger.issue(&GOOD_NAMES)?.server_config()?,
+            wrong_name: trusted.issue(&[OTHER_NAME])?.server_config()?,
         })
     }
 
@@ -147,35 +111,14 @@ impl Certificates {
     }
 }
 
-/// The authority's certificate in a file of its own, removed when dropped.
-struct CaFile(PathBuf);
-
-impl CaFile {
-    fn write(pem: &str) -> std::io::Result<CaFile> {
-        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "coursecheck-ca-{}-{}.pem",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::write(&path, pem)?;
-        Ok(CaFile(path))
-    }
-}
-
-impl Drop for CaFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
 fn run(command: &[String], options: &Options) -> Vec<CheckResult> {
     let lang = options.lang;
     let started = Instant::now();
     let prepared = Certificates::generate()
         .map_err(|error| error.to_string())
         .and_then(|certificates| {
-            let file = CaFile::write(&certificates.ca_pem).map_err(|error| error.to_string())?;
+            let file = TempFile::write("ca.pem", &certificates.ca_pem)
+                .map_err(|error| error.to_string())?;
             Ok((certificates, file))
         });
     let (certificates, ca_file) = match prepared {
@@ -186,7 +129,7 @@ fn run(command: &[String], options: &Options) -> Vec<CheckResult> {
                 .into();
         }
     };
-    let ca = ca_file.0.display().to_string();
+    let ca = ca_file.path();
     let mut results = Vec::new();
     let mut request = None;
     for (check, shown) in [
@@ -218,7 +161,12 @@ fn run(command: &[String], options: &Options) -> Vec<CheckResult> {
         };
         let outcome = match shown {
             Shown::Good => {
-                request = Some((log.request.clone(), log.server_name.clone(), finished.tail.clone(), started));
+                request = Some((
+                    log.request.clone(),
+                    log.server_name.clone(),
+                    finished.tail.clone(),
+                    started,
+                ));
                 verified(&log, &finished, options)
             }
             Shown::UnknownAuthority | Shown::WrongName => refused(shown, &log, &finished, options),
@@ -227,7 +175,13 @@ fn run(command: &[String], options: &Options) -> Vec<CheckResult> {
     }
     let (head, server_name, tail, started) = request.unwrap_or((None, None, Vec::new(), started));
     let outcome = clients::request_check(head, lang).map(|got| match server_name {
-        Some(name) => tr!(lang, "{} It named the server {} (SNI).", "{} Nombró al servidor {} (SNI).", got, show(name.as_bytes(), 40)),
+        Some(name) => tr!(
+            lang,
+            "{} It named the server {} (SNI).",
+            "{} Nombró al servidor {} (SNI).",
+            got,
+            show(name.as_bytes(), 40)
+        ),
         None => got,
     });
     results.insert(0, result(REQUEST, lang, started, outcome, tail));
@@ -257,11 +211,18 @@ fn verified(log: &TlsLog, finished: &Finished, options: &Options) -> Outcome {
 fn refused(shown: Shown, log: &TlsLog, finished: &Finished, options: &Options) -> Outcome {
     let lang = options.lang;
     let certificate = match shown {
-        Shown::WrongName => tr!(lang, "a certificate for {} only", "un certificado solo para {}", OTHER_NAME),
-        _ => lang.pick(
-            "a certificate from an authority the program was not given",
-            "un certificado de una autoridad que no se le dio al programa",
-        ).to_owned(),
+        Shown::WrongName => tr!(
+            lang,
+            "a certificate for {} only",
+            "un certificado solo para {}",
+            OTHER_NAME
+        ),
+        _ => lang
+            .pick(
+                "a certificate from an authority the program was not given",
+                "un certificado de una autoridad que no se le dio al programa",
+            )
+            .to_owned(),
     };
     if log.request.is_some() {
         return Err(tr!(
@@ -334,7 +295,12 @@ fn https_peer(listener: TcpListener, config: Arc<ServerConfig>, stop: Arc<Atomic
         let (response, cuts) = Framing::ContentLength.response();
         let mut from = 0;
         for cut in cuts.into_iter().chain([response.len()]) {
-            if stop.load(Ordering::SeqCst) || tls.write_all(&response[from..cut]).and_then(|()| tls.flush()).is_err() {
+            if stop.load(Ordering::SeqCst)
+                || tls
+                    .write_all(&response[from..cut])
+                    .and_then(|()| tls.flush())
+                    .is_err()
+            {
                 break;
             }
             from = cut;
