@@ -1570,10 +1570,24 @@ fn the_shape_mask_hides_what_changes_between_runs() {
 /// capitals (`LESSON`, `LECCIÓN`) is the usage's placeholder, one starting with `-` an option.
 #[test]
 fn every_coursecheck_command_in_the_notes_names_a_lesson_it_knows() {
-    let lessons: Vec<&str> = coursecheck::Lesson::ALL
-        .iter()
-        .map(|lesson| lesson.name())
+    // The checker's own list: the names its --help prints ("  - socket_05: …").
+    let help = Command::new(support::workspace_binary("coursecheck", "coursecheck"))
+        .arg("--help")
+        .output()
+        .expect("coursecheck --help runs");
+    let help = String::from_utf8_lossy(&help.stdout).into_owned();
+    // Only the <LESSON> argument's values: --format and --lang list theirs the same way.
+    let lessons: Vec<&str> = help
+        .lines()
+        .skip_while(|line| line.trim() != "<LESSON>")
+        .take_while(|line| !line.trim().starts_with("<COMMAND>"))
+        .filter_map(|line| line.trim().strip_prefix("- ")?.split_once(':'))
+        .map(|(name, _)| name)
         .collect();
+    assert!(
+        lessons.contains(&"server_05"),
+        "no lessons in coursecheck's --help:\n{help}"
+    );
     let mut unknown = Vec::new();
     let mut named = 0;
     for file in notes() {
