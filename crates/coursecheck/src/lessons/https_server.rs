@@ -22,7 +22,7 @@ const HANDSHAKE: Check = Check {
     id: "handshake",
     title: Text {
         en: "shows the certificate it is given ({cert}, {key}) in a TLS handshake for localhost",
-        es: "muestra el certificado que se le da ({cert}, {key}) en un handshake de TLS para localhost",
+        es: "muestra el certificado que se le da ({cert}, {key}) en una negociación de TLS para localhost",
     },
 };
 const PAGE: Check = Check {
@@ -36,7 +36,7 @@ const SURVIVES: Check = Check {
     id: "bad_clients",
     title: Text {
         en: "keeps serving after a client that speaks plain HTTP and one that leaves mid-handshake",
-        es: "sigue atendiendo después de un cliente que habla HTTP sin TLS y de uno que se va a mitad del handshake",
+        es: "sigue atendiendo después de un cliente que habla HTTP sin TLS y de uno que se va a mitad de la negociación",
     },
 };
 
@@ -93,7 +93,7 @@ impl Session {
             Err(error) => Err(tr!(
                 self.lang,
                 "The TLS handshake with {} failed ({}): wrap each accepted connection in TLS with the certificate chain in {{cert}} and the key in {{key}} (Python: context.load_cert_chain(cert, key), then context.wrap_socket(conn, server_side=True)).",
-                "El handshake de TLS con {} falló ({}): envuelve cada conexión aceptada en TLS con la cadena de certificados de {{cert}} y la clave de {{key}} (Python: context.load_cert_chain(cert, key), luego context.wrap_socket(conn, server_side=True)).",
+                "La negociación de TLS con {} falló ({}): envuelve cada conexión aceptada en TLS con la cadena de certificados de {{cert}} y la clave de {{key}} (Python: context.load_cert_chain(cert, key), luego context.wrap_socket(conn, server_side=True)).",
                 self.server,
                 error
             )),
@@ -209,7 +209,7 @@ fn handshake(session: &Session) -> Outcome {
     Ok(tr!(
         session.lang,
         "A client that trusts only the checker's authority completed a {} handshake for localhost.",
-        "Un cliente que solo confía en la autoridad del verificador completó un handshake {} para localhost.",
+        "Un cliente que solo confía en la autoridad del verificador completó una negociación {} para localhost.",
         version
     ))
 }
@@ -263,14 +263,14 @@ fn survives(session: &Session) -> Outcome {
         tr!(
             lang,
             "After a client that sent plain HTTP and one that left mid-handshake: {} A failed handshake must end that connection only (Python: catch ssl.SSLError and OSError around wrap_socket, and keep accepting).",
-            "Después de un cliente que envió HTTP sin TLS y de uno que se fue a mitad del handshake: {} Un handshake fallido debe terminar solo esa conexión (Python: captura ssl.SSLError y OSError alrededor de wrap_socket, y sigue aceptando).",
+            "Después de un cliente que envió HTTP sin TLS y de uno que se fue a mitad de la negociación: {} Una negociación fallida debe terminar solo esa conexión (Python: captura ssl.SSLError y OSError alrededor de wrap_socket, y sigue aceptando).",
             error
         )
     })?;
     Ok(lang
         .pick(
             "After a client that sent plain HTTP and one that left mid-handshake, the next TLS client was served.",
-            "Después de un cliente que envió HTTP sin TLS y de uno que se fue a mitad del handshake, el siguiente cliente TLS fue atendido.",
+            "Después de un cliente que envió HTTP sin TLS y de uno que se fue a mitad de la negociación, el siguiente cliente TLS fue atendido.",
         )
         .to_owned())
 }

@@ -195,7 +195,7 @@ fn verified(log: &TlsLog, finished: &Finished, options: &Options) -> Outcome {
         return Err(tr!(
             lang,
             "The handshake did not complete ({}): connect to {{host}} {{port}} with TLS, and trust the certificate in the file {{ca}} stands for (Python: ssl.create_default_context(cafile=...)).",
-            "El handshake no se completó ({}): conéctate a {{host}} {{port}} con TLS, y confía en el certificado del archivo que representa {{ca}} (Python: ssl.create_default_context(cafile=...)).",
+            "La negociación de TLS no se completó ({}): conéctate a {{host}} {{port}} con TLS, y confía en el certificado del archivo que representa {{ca}} (Python: ssl.create_default_context(cafile=...)).",
             why
         ));
     }
@@ -228,7 +228,7 @@ fn refused(shown: Shown, log: &TlsLog, finished: &Finished, options: &Options) -
         return Err(tr!(
             lang,
             "Shown {}, the program completed the handshake and sent its request: it does not verify the server. Keep verification on (Python: never CERT_NONE or check_hostname=False).",
-            "Ante {}, el programa completó el handshake y envió su petición: no verifica al servidor. Deja la verificación activa (Python: nunca CERT_NONE ni check_hostname=False).",
+            "Ante {}, el programa completó la negociación de TLS y envió su petición: no valida al servidor. Deja la validación activa (Python: nunca CERT_NONE ni check_hostname=False).",
             certificate
         ));
     }
@@ -236,7 +236,7 @@ fn refused(shown: Shown, log: &TlsLog, finished: &Finished, options: &Options) -
         None => Err(tr!(
             lang,
             "Shown {}, the program was still running after {} s: a refused handshake must end it.",
-            "Ante {}, el programa seguía ejecutándose después de {} s: un handshake rechazado debe terminarlo.",
+            "Ante {}, el programa seguía ejecutándose después de {} s: una negociación rechazada debe terminarlo.",
             certificate,
             options.timeout.as_secs()
         )),
