@@ -61,8 +61,8 @@ use netutil::http::{self, Limits, Method, ResponseParser};
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 
-const OFFLINE: &str = "offline? start `cargo run --features tls --example https_server` in \
-                       another terminal and run with `-- localhost 8443 / --ca local-ca.pem`";
+const OFFLINE: &str = "offline? start https_server in another terminal and run with \
+                       `-- localhost 8443 / --ca local-ca.pem`";
 
 /// Send an HTTP/1.1 GET request over TLS (HTTPS) and receive the whole response.
 #[derive(Parser)]
