@@ -386,3 +386,31 @@ fn socket_06_over_tls_to_nginx() {
     run.assert_clean_failure();
     assert!(run.stderr.contains("UnknownIssuer"), "{run:#?}");
 }
+
+#[test]
+#[ignore = "needs openssl and curl: .ci/run installs them"]
+fn https_server_shows_an_openssl_certificate_to_curl() {
+    support::require_program("openssl");
+    support::require_program("curl");
+    let dir = TempDir::new("https-server-openssl");
+    openssl_certificates(dir.path());
+    // OpenSSL writes the key as PKCS #8 and the chain without the authority: both as nginx
+    // takes them.
+    let cert = dir.path().join("server.pem").display().to_string();
+    let key = dir.path().join("server.key").display().to_string();
+    let server = support::RunningServer::start(
+        "https_server",
+        &["--port", "0", "--cert", &cert, "--key", &key],
+    );
+    let output = Command::new("curl")
+        .args(["-s", "--max-time", "30", "--cacert"])
+        .arg(dir.path().join("ca.pem"))
+        .arg(format!("https://localhost:{}/", server.addr.port()))
+        .output()
+        .expect("curl runs");
+    assert!(output.status.success(), "curl failed: {output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("<p>Hello over TLS."),
+        "{output:?}"
+    );
+}
