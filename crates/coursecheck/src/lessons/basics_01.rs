@@ -73,9 +73,8 @@ fn run(command: &[String], options: &Options) -> Vec<CheckResult> {
             ))
         }
     });
-    let addresses = host_name.and_then(|name| {
-        compare_addresses(&name, &finished, options.timeout, true, true, lang)
-    });
+    let addresses = host_name
+        .and_then(|name| compare_addresses(&name, &finished, options.timeout, true, true, lang));
     vec![
         result(HOST_NAME, lang, started, named, finished.tail.clone()),
         result(ADDRESSES, lang, started, addresses, finished.tail),

@@ -49,7 +49,12 @@ fn run(command: &[String], options: &Options) -> Vec<CheckResult> {
             .map(|check| result(check, lang, started, Err(error.clone()), Vec::new()))
             .collect();
     }
-    let localhost = run_alone(command, &[("{name}", "localhost")], options, options.timeout);
+    let localhost = run_alone(
+        command,
+        &[("{name}", "localhost")],
+        options,
+        options.timeout,
+    );
     let (resolves, every_localhost, tail) = match &localhost {
         Ok(finished) => (
             compare_addresses("localhost", finished, options.timeout, false, true, lang),
@@ -89,7 +94,12 @@ fn run(command: &[String], options: &Options) -> Vec<CheckResult> {
 /// The `unknown` check basics_02 and socket_02 share: given [`UNKNOWN_NAME`] in `{name}`.
 pub(super) fn unknown_name(command: &[String], options: &Options) -> CheckResult {
     let started = Instant::now();
-    match run_alone(command, &[("{name}", UNKNOWN_NAME)], options, options.timeout) {
+    match run_alone(
+        command,
+        &[("{name}", UNKNOWN_NAME)],
+        options,
+        options.timeout,
+    ) {
         Ok(finished) => {
             let outcome = fails_cleanly(
                 "no-such-host.….invalid",

@@ -51,12 +51,22 @@ pub(super) const LESSON: LessonDef = LessonDef {
 };
 
 /// What the program printed for `query`, after it ended with 0.
-fn ask(query: &str, command: &[String], options: &Options) -> Result<String, (String, Vec<String>)> {
+fn ask(
+    query: &str,
+    command: &[String],
+    options: &Options,
+) -> Result<String, (String, Vec<String>)> {
     let finished = run_alone(command, &[("{query}", query)], options, options.timeout)
         .map_err(|error| (error, Vec::new()))?;
     if let Some(error) = bad_ending(&finished, options.timeout, options.lang) {
         return Err((
-            tr!(options.lang, "Given {}, {}", "Con {}, {}", query, lower_first(&error)),
+            tr!(
+                options.lang,
+                "Given {}, {}",
+                "Con {}, {}",
+                query,
+                lower_first(&error)
+            ),
             finished.tail,
         ));
     }
@@ -84,7 +94,10 @@ fn expect_words(
             Err((error, tail)) => return result(check, lang, started, Err(error), tail),
         };
         if !words(&printed).any(|word| word.eq_ignore_ascii_case(expected)) {
-            let first = printed.lines().find(|line| !line.trim().is_empty()).unwrap_or("");
+            let first = printed
+                .lines()
+                .find(|line| !line.trim().is_empty())
+                .unwrap_or("");
             let error = wrong(query, expected, &printed).unwrap_or_else(|| {
                 tr!(
                     lang,
@@ -122,7 +135,8 @@ fn oracle_name(port: u16, protocol: Protocol, options: &Options) -> Result<Strin
 
 fn run(command: &[String], options: &Options) -> Vec<CheckResult> {
     let lang = options.lang;
-    if let Some(error) = missing_placeholder(command, "{query}", "python3 my_services.py {query}", lang)
+    if let Some(error) =
+        missing_placeholder(command, "{query}", "python3 my_services.py {query}", lang)
     {
         let started = Instant::now();
         return CHECKS
@@ -131,11 +145,20 @@ fn run(command: &[String], options: &Options) -> Vec<CheckResult> {
             .collect();
     }
     let mut results = Vec::new();
-    let names = [(25, Protocol::Tcp), (53, Protocol::Udp)]
-        .map(|(port, protocol)| (format!("{port}/{protocol}"), oracle_name(port, protocol, options)));
-    results.push(expect_words(PORT_NAMES, &names, command, options, |query, expected, printed| {
-        let port = query.split('/').next().unwrap_or(query);
-        words(printed).any(|word| word == port).then(|| {
+    let names = [(25, Protocol::Tcp), (53, Protocol::Udp)].map(|(port, protocol)| {
+        (
+            format!("{port}/{protocol}"),
+            oracle_name(port, protocol, options),
+        )
+    });
+    results.push(expect_words(
+        PORT_NAMES,
+        &names,
+        command,
+        options,
+        |query, expected, printed| {
+            let port = query.split('/').next().unwrap_or(query);
+            words(printed).any(|word| word == port).then(|| {
             tr!(
                 lang,
                 "It printed {} but not the name {}: print the service's name, not the number.",
@@ -144,10 +167,14 @@ fn run(command: &[String], options: &Options) -> Vec<CheckResult> {
                 expected
             )
         })
-    }));
+        },
+    ));
 
     let over_tcp = oracle_name(513, Protocol::Tcp, options).ok();
-    let over_udp = vec![("513/udp".to_owned(), oracle_name(513, Protocol::Udp, options))];
+    let over_udp = vec![(
+        "513/udp".to_owned(),
+        oracle_name(513, Protocol::Udp, options),
+    )];
     results.push(expect_words(PROTOCOL, &over_udp, command, options, |query, expected, printed| {
         let tcp = over_tcp.as_deref().filter(|tcp| *tcp != expected)?;
         words(printed).any(|word| word == tcp).then(|| {
@@ -168,11 +195,22 @@ fn run(command: &[String], options: &Options) -> Vec<CheckResult> {
             .map_err(|error| error.to_string());
         (format!("{name}/{protocol}"), port)
     });
-    results.push(expect_words(SERVICE_PORTS, &ports, command, options, |_, _, _| None));
+    results.push(expect_words(
+        SERVICE_PORTS,
+        &ports,
+        command,
+        options,
+        |_, _, _| None,
+    ));
 
     let started = Instant::now();
     results.push(
-        match run_alone(command, &[("{query}", "65000/tcp")], options, options.timeout) {
+        match run_alone(
+            command,
+            &[("{query}", "65000/tcp")],
+            options,
+            options.timeout,
+        ) {
             Ok(finished) => {
                 let outcome = fails_cleanly("65000/tcp", &finished, options.timeout, lang);
                 result(NO_NAME, lang, started, outcome, finished.tail)

@@ -8,8 +8,8 @@ use std::time::Duration;
 use super::{Check, LessonDef, Role, SERVER_NOTES, Text};
 use crate::servers::{self, Run, ServerCheck, ServerLesson};
 use crate::wire::{REPLY_WAIT, binary_payload};
-use netutil::server::is_timeout;
 use crate::{Outcome, show, tr};
+use netutil::server::is_timeout;
 
 /// The size of the bulk echo.
 const BULK_LEN: usize = 1024 * 1024;

@@ -13,8 +13,8 @@ use super::{Check, LessonDef, Role, SERVER_NOTES, Text};
 use crate::clients::accept_until_stop;
 use crate::program::{HOST, Program, describe_status};
 use crate::wire::REPLY_WAIT;
-use netutil::server::is_timeout;
 use crate::{CheckResult, Lang, Options, Outcome, result, show, tr};
+use netutil::server::is_timeout;
 
 const GREETING: Check = Check {
     id: "greeting",
@@ -91,14 +91,25 @@ struct Session {
 }
 
 impl Session {
-    fn start(command: &[String], options: &Options, welcome: &'static [u8]) -> Result<Session, String> {
+    fn start(
+        command: &[String],
+        options: &Options,
+        welcome: &'static [u8],
+    ) -> Result<Session, String> {
         let listener = TcpListener::bind((HOST, 0)).map_err(|error| error.to_string())?;
-        let port = listener.local_addr().map_err(|error| error.to_string())?.port();
+        let port = listener
+            .local_addr()
+            .map_err(|error| error.to_string())?
+            .port();
         let stop = Arc::new(AtomicBool::new(false));
         let server_stop = stop.clone();
         let server = thread::spawn(move || line_server(listener, welcome, server_stop));
         match Program::start_typing(command, port, options, options.lang) {
-            Ok(program) => Ok(Session { program, server, stop }),
+            Ok(program) => Ok(Session {
+                program,
+                server,
+                stop,
+            }),
             Err(error) => {
                 stop.store(true, Ordering::SeqCst);
                 let _ = server.join();
@@ -121,7 +132,11 @@ fn run(command: &[String], options: &Options) -> Vec<CheckResult> {
     let mut results = Vec::new();
     for check in [GREETING, REPLIES, END_OF_INPUT] {
         let started = Instant::now();
-        let welcome: &'static [u8] = if check.id == GREETING.id { WELCOME } else { b"" };
+        let welcome: &'static [u8] = if check.id == GREETING.id {
+            WELCOME
+        } else {
+            b""
+        };
         let outcome = Session::start(command, options, welcome).map(|mut session| {
             let outcome = match check.id {
                 id if id == GREETING.id => greeting(&session, lang),

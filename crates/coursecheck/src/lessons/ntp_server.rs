@@ -9,8 +9,8 @@ use netutil::ntp::{HEADER_LEN, Header, Leap, Mode, Timestamp};
 
 use super::{Check, LessonDef, Role, TIME_NOTES, Text};
 use crate::program::{HOST, Program, describe_status};
-use netutil::server::is_timeout;
 use crate::{CheckResult, Lang, Options, Outcome, result, show, tr};
+use netutil::server::is_timeout;
 
 const REPLY: Check = Check {
     id: "reply",
@@ -245,11 +245,8 @@ fn sane_check(header: &Header, lang: Lang) -> Outcome {
     let mut problems = Vec::new();
     if header.leap == Leap::Unsynchronized {
         problems.push(
-            lang.pick(
-                "leap 3 (unsynchronized)",
-                "leap 3 (no sincronizado)",
-            )
-            .to_owned(),
+            lang.pick("leap 3 (unsynchronized)", "leap 3 (no sincronizado)")
+                .to_owned(),
         );
     }
     if !(1..=15).contains(&header.stratum) {
@@ -345,7 +342,10 @@ fn ignores_check(server: SocketAddr, request: &[u8], lang: Lang) -> Outcome {
             request[..20].to_vec(),
         ),
         (
-            lang.pick("a 48-byte packet in server mode (4)", "un paquete de 48 bytes en modo servidor (4)"),
+            lang.pick(
+                "a 48-byte packet in server mode (4)",
+                "un paquete de 48 bytes en modo servidor (4)",
+            ),
             server_mode.to_bytes().to_vec(),
         ),
     ];

@@ -52,7 +52,10 @@ fn run(command: &[String], options: &Options) -> Vec<CheckResult> {
     };
     let printed = String::from_utf8_lossy(&finished.stdout).into_owned();
     let address = address_before_port(&printed, port);
-    let bound = match (servers::one_step_ending(&finished, options.timeout, lang), &address) {
+    let bound = match (
+        servers::one_step_ending(&finished, options.timeout, lang),
+        &address,
+    ) {
         (Some(error), _) => Err(error),
         (None, None) => Err(tr!(
             lang,

@@ -104,17 +104,20 @@ fn many_clients(run: &Run) -> Outcome {
     }
     for (number, conn) in clients.iter_mut().enumerate() {
         let message = format!("client {}\n", number + 1);
-        conn.expect(&run.reply_to(message.as_bytes()), lang.pick("the reply", "la respuesta"))
-            .map_err(|error| {
-                tr!(
-                    lang,
-                    "With {} clients connected, client {} got no reply: {}",
-                    "Con {} clientes conectados, el cliente {} no recibió respuesta: {}",
-                    MANY,
-                    number + 1,
-                    error
-                )
-            })?;
+        conn.expect(
+            &run.reply_to(message.as_bytes()),
+            lang.pick("the reply", "la respuesta"),
+        )
+        .map_err(|error| {
+            tr!(
+                lang,
+                "With {} clients connected, client {} got no reply: {}",
+                "Con {} clientes conectados, el cliente {} no recibió respuesta: {}",
+                MANY,
+                number + 1,
+                error
+            )
+        })?;
     }
     Ok(tr!(
         lang,
@@ -134,7 +137,11 @@ fn unread_replies(run: &Run) -> Outcome {
     // reading them too.
     let sender = thread::spawn(move || {
         let _ = writer.set_write_timeout(Some(Duration::from_millis(200)));
-        let line = [b'x'; 63].iter().copied().chain([b'\n']).collect::<Vec<u8>>();
+        let line = [b'x'; 63]
+            .iter()
+            .copied()
+            .chain([b'\n'])
+            .collect::<Vec<u8>>();
         let mut sent = 0;
         while sent < UNREAD_BYTES && !stop.load(Ordering::SeqCst) {
             match writer.write(&line) {

@@ -37,8 +37,12 @@ fn run(command: &[String], options: &Options) -> Vec<CheckResult> {
             .map(|check| result(check, lang, started, Err(error.clone()), Vec::new()))
             .collect();
     }
-    let mut results = match run_alone(command, &[("{name}", "localhost")], options, options.timeout)
-    {
+    let mut results = match run_alone(
+        command,
+        &[("{name}", "localhost")],
+        options,
+        options.timeout,
+    ) {
         Ok(finished) => vec![
             result(
                 CREATED,

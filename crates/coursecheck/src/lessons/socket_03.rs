@@ -63,7 +63,10 @@ fn run(command: &[String], options: &Options) -> Vec<CheckResult> {
             ];
         }
     };
-    let connects = match (client, crate::clients::bad_ending(&finished, options.timeout, lang)) {
+    let connects = match (
+        client,
+        crate::clients::bad_ending(&finished, options.timeout, lang),
+    ) {
         (None, _) => Err(tr!(
             lang,
             "No connection came to 127.0.0.1:{}: does the program connect to the host and port it is given ({{host}} {{port}})?",

@@ -56,7 +56,10 @@ struct Received {
 
 /// Where the head ends: just after the first empty line, "\r\n\r\n" or "\n\n".
 fn head_end(bytes: &[u8]) -> Option<usize> {
-    let crlf = bytes.windows(4).position(|w| w == b"\r\n\r\n").map(|at| at + 4);
+    let crlf = bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|at| at + 4);
     let lf = bytes.windows(2).position(|w| w == b"\n\n").map(|at| at + 2);
     crlf.into_iter().chain(lf).min()
 }
@@ -146,11 +149,17 @@ fn run(command: &[String], options: &Options) -> Vec<CheckResult> {
 
 fn request_line(head: &[u8], lang: Lang) -> Outcome {
     let text = String::from_utf8_lossy(head);
-    let first = text.split('\n').next().unwrap_or_default().trim_end_matches('\r');
+    let first = text
+        .split('\n')
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches('\r');
     let mut words = first.split(' ');
     let well_formed = words.next() == Some("GET")
         && words.next().is_some_and(|path| path.starts_with('/'))
-        && words.next().is_some_and(|version| version.starts_with("HTTP/1."))
+        && words
+            .next()
+            .is_some_and(|version| version.starts_with("HTTP/1."))
         && words.next().is_none();
     if !well_formed {
         return Err(tr!(
