@@ -115,7 +115,7 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
     let bound = server.local_addr().step("read the bound address")?;
     log!("listening on {bound} with {shown}");
 
-    server.serve(move |connection, peer| {
+    let summary = server.serve(move |connection, peer| {
         match answer(connection, Arc::clone(&config)) {
             Ok(line) => log!("{peer}: {line}"),
             // A client that refuses the certificate ends the handshake: its alert is here.
@@ -123,6 +123,12 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
         }
         Ok(())
     });
+    log!(
+        "server stopped: {} clients served, {} turned away, {} cut off",
+        summary.served,
+        summary.turned_away,
+        summary.cut_off
+    );
     Ok(())
 }
 

@@ -303,3 +303,28 @@ fn the_wire_carries_a_client_hello_with_the_name_and_never_the_request() {
         );
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_https_server_with_its_summary() {
+    let dir = TempDir::new("tls-stop");
+    let mut server = https_server(&dir, &[]);
+    let port = server.addr.port().to_string();
+    run_lesson(
+        "socket_06",
+        &["localhost", &port, "/", "--ca", &ca_path(&dir)],
+    )
+    .assert_code(0);
+    let status = server.child.interrupt(Duration::from_secs(10));
+    assert_eq!(
+        status.and_then(|status| status.code()),
+        Some(0),
+        "{}",
+        server.stderr()
+    );
+    let summary = server.wait_for_line("server stopped:", Duration::from_secs(5));
+    assert_eq!(
+        summary.as_deref(),
+        Some("server stopped: 1 clients served, 0 turned away, 0 cut off")
+    );
+}
