@@ -27,6 +27,9 @@ pub struct Submission {
     pub name: String,
     /// The report, or one sentence on why there is none (no command file, say).
     pub report: Result<Report, String>,
+    /// How long grading it took, the sandbox's setup and cleanup included: what `--jobs`
+    /// overlaps.
+    pub elapsed: Duration,
 }
 
 impl Submission {
@@ -186,6 +189,7 @@ fn grade_one(
     sandbox: Option<&Sandbox>,
     slot: usize,
 ) -> Submission {
+    let started = Instant::now();
     let name = folder
         .file_name()
         .map(|name| name.to_string_lossy().into_owned())
@@ -200,7 +204,11 @@ fn grade_one(
             Ok(check(lesson, &command, &options))
         }
     });
-    Submission { name, report }
+    Submission {
+        name,
+        report,
+        elapsed: started.elapsed(),
+    }
 }
 
 impl Summary {
@@ -314,7 +322,7 @@ impl Summary {
     }
 
     /// The whole class as JSON: the lesson, how long grading took, and per submission its
-    /// score and its report (or the error that kept it from running).
+    /// score, how long it took, and its report (or the error that kept it from running).
     pub fn to_json(&self) -> String {
         let submissions: Vec<_> = self
             .submissions
@@ -326,12 +334,14 @@ impl Summary {
                         "name": submission.name,
                         "passed": passed,
                         "total": total,
+                        "seconds": submission.elapsed.as_secs_f64(),
                         "report": report,
                     }),
                     Err(error) => json!({
                         "name": submission.name,
                         "passed": passed,
                         "total": total,
+                        "seconds": submission.elapsed.as_secs_f64(),
                         "error": error,
                     }),
                 }

@@ -455,6 +455,17 @@ fn grade_json_prints_the_class_as_json() {
     assert!(json["seconds"].as_f64().is_some(), "{json:#}");
     let submissions = json["submissions"].as_array().expect("a list");
     assert_eq!(submissions.len(), 2, "{json:#}");
+    // Each submission's own time, which the class's wall time contains.
+    for submission in submissions {
+        let seconds = submission["seconds"]
+            .as_f64()
+            .expect("seconds per submission");
+        assert!(seconds <= json["seconds"].as_f64().unwrap(), "{json:#}");
+    }
+    assert!(
+        submissions[0]["seconds"].as_f64().unwrap() > 0.0,
+        "{json:#}"
+    );
     assert_eq!(submissions[0]["name"], "ana");
     assert_eq!(submissions[0]["passed"], 2);
     assert_eq!(submissions[0]["report"]["passed"], true);
