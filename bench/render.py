@@ -384,7 +384,36 @@ def min_ratio(r, a, b, conns, sizes):
     return worst
 
 
-def targets_table(r, out):
+def grade_rows(r):
+    return sorted((x["report"] for x in r.find("grade")), key=lambda rep: rep["jobs"])
+
+
+def grade_ideal(rep):
+    """What N jobs at once could do at best: the submissions' total time shared out over the
+    jobs, or the slowest submission, whichever is longer."""
+    return max(rep["sum_seconds"] / rep["jobs"], rep["slowest_seconds"])
+
+
+def grade_table(r, out):
+    out.append("\n### Grading a class: `coursecheck grade` on 60 submissions\n")
+    out.append("60 Python answers to server_05 (44 correct, 8 that serve one client at a time, "
+               "6 that take one `recv` as a line, 2 that never listen), `--timeout 3`. "
+               "*Ideal* is the submissions' total time divided by the jobs, or the slowest "
+               "submission if that is longer. Most of a check is waiting for a reply or a "
+               "timeout, so more jobs than cores still help.\n")
+    out.append("| jobs | sandboxed | wall s | total of the submissions s | slowest s | ideal s | "
+               "wall ÷ ideal | all 44 correct pass | same results as `--jobs 1` |")
+    out.append("|---|---|---|---|---|---|---|---|---|")
+    for rep in grade_rows(r):
+        ideal = grade_ideal(rep)
+        out.append(f"| {rep['jobs']} | {'yes' if rep['sandboxed'] else 'no'} | "
+                   f"{rep['seconds']} | {rep['sum_seconds']} | {rep['slowest_seconds']} | "
+                   f"{ideal:.1f} | {rep['seconds'] / ideal:.2f}× | "
+                   f"{'yes' if rep['passed'] == 44 else 'no (' + str(rep['passed']) + ')'} | "
+                   f"{'yes' if rep['same_results_as_jobs_1'] else 'no'} |")
+
+
+def targets_table(r, out, cores):
     out.append("| target | measured | verdict |")
     out.append("|---|---|---|")
 
@@ -464,6 +493,19 @@ def targets_table(r, out):
     ratio = ours / curl if ours is not None and curl else None
     out.append(f"| netutil::http ≥ 0.8 × curl | {'–' if ratio is None else f'{ratio:.2f}×'} | "
                f"{verdict(ratio, 0.8)} |")
+    graded = grade_rows(r)
+    at_cores = next((rep for rep in graded if str(rep["jobs"]) == str(cores)), None)
+    if at_cores is None:
+        out.append("| grade: 60 submissions with `--jobs` = cores ≤ 1.25 × the ideal, the "
+                   "same results as `--jobs 1` | – | not measured |")
+    else:
+        ratio = at_cores["seconds"] / grade_ideal(at_cores)
+        ok = ratio <= 1.25 and at_cores["same_results_as_jobs_1"]
+        out.append(f"| grade: 60 submissions with `--jobs` = cores ≤ 1.25 × the ideal, the "
+                   f"same results as `--jobs 1` | {ratio:.2f}× ({at_cores['seconds']} s, "
+                   f"ideal {grade_ideal(at_cores):.1f} s), "
+                   f"{'same' if at_cores['same_results_as_jobs_1'] else 'different'} results | "
+                   f"{'✅ met' if ok else '❌ missed'} |")
 
 
 def svg_chart(r, path):
@@ -550,7 +592,7 @@ def main():
                "missing peers with apt-get and `cargo install`). Ratios are within this run "
                "only: absolute figures move with the machine and its load.\n")
     out.append("## Where the kit stands against its targets\n")
-    targets_table(r, out)
+    targets_table(r, out, args.cores)
     out.append("\n## Echo servers at 1 to 10,000 connections\n")
     out.append("`netbench echo`: every connection sends a message and waits for its echo "
                "(server_05: a line, answered by `OK...` + the line). Message sizes count what "
@@ -566,6 +608,7 @@ def main():
     hold10k_table(r, out)
     ntp_table(r, out)
     http_table(r, out)
+    grade_table(r, out)
     out.append("\n### Cold build\n")
     cold = r.value("seconds", "build", "cold")
     many = r.value("seconds", "build", "cold-many-clients")

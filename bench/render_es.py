@@ -180,6 +180,28 @@ PHRASES = [
     ("| netutil::http, streamed (`netbench http`) |", "| netutil::http, por flujo (`netbench http`) |"),
     ("| netutil::http, collected in memory (`netbench http --collect`) |",
      "| netutil::http, reunido en memoria (`netbench http --collect`) |"),
+    # Grading a class.
+    ("### Grading a class: `coursecheck grade` on 60 submissions",
+     "### Calificar un curso: `coursecheck grade` con 60 entregas"),
+    ("60 Python answers to server_05 (44 correct, 8 that serve one client at a time, 6 that take "
+     "one `recv` as a line, 2 that never listen), `--timeout 3`. *Ideal* is the submissions' total "
+     "time divided by the jobs, or the slowest submission if that is longer. Most of a check is "
+     "waiting for a reply or a timeout, so more jobs than cores still help.",
+     "60 respuestas en Python a server_05 (44 correctas, 8 que atienden a un cliente a la vez, 6 "
+     "que toman un `recv` como una línea, 2 que nunca escuchan), `--timeout 3`. *Ideal* es el "
+     "tiempo total de las entregas dividido entre los trabajos, o la entrega más lenta si esa es "
+     "más larga. Casi todo lo que hace una prueba es esperar una respuesta o que se acabe un "
+     "tiempo de espera, así que más trabajos que núcleos todavía ayudan."),
+    ("| jobs | sandboxed | wall s | total of the submissions s | slowest s | ideal s | wall ÷ ideal "
+     "| all 44 correct pass | same results as `--jobs 1` |",
+     "| trabajos | en entorno aislado | total real s | suma de las entregas s | la más lenta s | ideal s | "
+     "real ÷ ideal | pasan las 44 correctas | los mismos resultados que `--jobs 1` |"),
+    ("| grade: 60 submissions with `--jobs` = cores ≤ 1.25 × the ideal, the same results as "
+     "`--jobs 1` |",
+     "| grade: 60 entregas con `--jobs` = núcleos ≤ 1.25 × el ideal, los mismos resultados que "
+     "`--jobs 1` |"),
+    ("), same results |", "), los mismos resultados |"),
+    ("), different results |", "), resultados distintos |"),
     # Cold build.
     ("### Cold build", "### Compilación en frío"),
     ("(debug, as students run it) in a fresh `CARGO_TARGET_DIR`, dependencies already downloaded: ",
@@ -225,6 +247,8 @@ PATTERNS = [
     (r"\((\d[\d,]*) of (\d[\d,]*) MB/s\)", r"(\1 de \2 MB/s)"),
     (r" vs (\d)", r" contra \1"),
     (r"(\d) s\*\*", r"\1 s**"),
+    # The yes/no cells of the grading table.
+    (r"(?<=\| )yes(?= \|)", "sí"),
 ]
 
 # English words that, left in a Spanish line, mean a phrase above is missing.
