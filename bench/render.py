@@ -588,7 +588,7 @@ def main():
                f"machine; the *after* figure also counts the benchmark's own server threads) |")
     out.append(f"| commit | {args.commit} |")
     out.append(f"| seconds per cell | {args.seconds} |")
-    out.append("\nReproduce with one command: `bench/compare` (25–30 minutes; it installs "
+    out.append("\nReproduce with one command: `bench/compare` (30–35 minutes; it installs "
                "missing peers with apt-get and `cargo install`). Ratios are within this run "
                "only: absolute figures move with the machine and its load.\n")
     out.append("## Where the kit stands against its targets\n")

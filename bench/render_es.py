@@ -37,10 +37,10 @@ PHRASES = [
     ("| commit |", "| commit |"),
     ("(with uncommitted changes)", "(con cambios sin commit)"),
     ("| seconds per cell |", "| segundos por celda |"),
-    ("Reproduce with one command: `bench/compare` (25–30 minutes; it installs missing peers with "
+    ("Reproduce with one command: `bench/compare` (30–35 minutes; it installs missing peers with "
      "apt-get and `cargo install`). Ratios are within this run only: absolute figures move with "
      "the machine and its load.",
-     "Se reproduce con un comando: `bench/compare` (25-30 minutos; instala los pares que falten "
+     "Se reproduce con un comando: `bench/compare` (30-35 minutos; instala los pares que falten "
      "con apt-get y `cargo install`). Las razones valen solo dentro de esta ejecución: las cifras "
      "absolutas cambian con el computador y su carga."),
     # Targets.
