@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Turns bench/compare's results.jsonl into docs/performance.md and docs/performance.svg.
 
+Their Spanish forms, docs/es/rendimiento.md and docs/es/rendimiento.svg, come from those two
+through bench/render_es.py.
+
 Only the standard library: the chart is written as SVG by hand, so the report renders on a
 machine with no internet and no plotting package. The prose under "What limits the figures"
 comes from bench/analysis.md, written by a person after profiling; everything else here is
@@ -511,7 +514,7 @@ def targets_table(r, out, cores):
 def svg_chart(r, path):
     """Three panels of lines against the number of clients (1 to 10,000, log scale):
     messages/s with 64-byte and with 16 KiB messages, and the server's peak memory."""
-    width, height = 1240, 400
+    width, height = 1280, 400
     panel_w, top, bottom, left, gap = 340, 50, 300, 70, 75
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
              f'font-family="sans-serif" font-size="12">',
@@ -551,7 +554,7 @@ def svg_chart(r, path):
                              f'stroke="{COLORS[s]}" stroke-width="2"/>')
             for x, y, c in points:
                 parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{COLORS[s]}">'
-                             f'<title>{LABEL[s]}, {c:,} clients: '
+                             f'<title>{LABEL[s]}, {c:,} client{"" if c == 1 else "s"}: '
                              f'{fmt_rate(values[(s, c)])}</title></circle>')
         parts.append(f'<line x1="{x0}" y1="{bottom}" x2="{x0 + panel_w}" y2="{bottom}" '
                      f'stroke="black"/>')
@@ -560,7 +563,10 @@ def svg_chart(r, path):
         parts.append(f'<rect x="{lx}" y="{height - 30}" width="12" height="12" '
                      f'fill="{COLORS[s]}"/>')
         parts.append(f'<text x="{lx + 16}" y="{height - 20}">{LABEL[s]}</text>')
-        lx += 165
+        # Room for the longer of the English label and the Spanish one (docs/es's chart is
+        # this one with its words replaced): about 6.6 px per character at 12 px.
+        longest = max(len(LABEL[s]), len(render_es.chart_words(LABEL[s])))
+        lx += 16 + round(6.6 * longest) + 24
     parts.append("</svg>")
     with open(path, "w") as f:
         f.write("\n".join(parts) + "\n")
@@ -663,6 +669,10 @@ def main():
     if os.path.isdir(os.path.join(args.docs, "es")):
         with open(os.path.join(args.docs, "es", "rendimiento.md"), "w") as f:
             f.write(spanish)
+        with open(os.path.join(args.docs, "performance.svg")) as f:
+            chart = f.read()
+        with open(os.path.join(args.docs, "es", "rendimiento.svg"), "w") as f:
+            f.write(render_es.chart_to_spanish(chart))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ report has its Spanish form below (in the glossary's terms, docs/es/glosario.md)
 the Spanish separators (1 234, 0,47) outside code, and the prose of the last section comes
 from bench/analysis.es.md, the translation of bench/analysis.md. A phrase added to
 render.py without its Spanish form stays in English: `untranslated()` lists such lines, and
-render.py prints them.
+render.py prints them. The chart, docs/es/rendimiento.svg, is docs/performance.svg with
+the same phrases applied to its text (`chart_to_spanish`).
 """
 import re
 
@@ -82,7 +83,7 @@ PHRASES = [
      "midió uno tras otro, por rondas, así que la carga de otros programas del computador cae "
      "igual sobre todos los pares de una celda."),
     ("![messages per second and memory against clients](performance.svg)",
-     "![mensajes por segundo y memoria según el número de clientes](../performance.svg)"),
+     "![mensajes por segundo y memoria según el número de clientes](rendimiento.svg)"),
     ("#### Messages per second, ", "#### Mensajes por segundo, mensajes de "),
     (" B messages", " B"),
     (" KiB messages", " KiB"),
@@ -277,6 +278,32 @@ def localize_numbers(text):
         p = re.sub(r"(?<![\d.])(\d+)\.(\d+)(?![\d.])", r"\1,\2", p)
         parts[i] = p
     return "`".join(parts)
+
+
+# The chart's own words (bench/render.py's svg_chart); its server labels are in PHRASES.
+CHART_PHRASES = [
+    ("Messages/s, 64-byte messages", "Mensajes/s, mensajes de 64 bytes"),
+    ("Messages/s, 16 KiB messages", "Mensajes/s, mensajes de 16 KiB"),
+    ("Peak memory while echoing, MiB", "Memoria máxima durante el eco, MiB"),
+    (" clients: ", " clientes: "),
+    (" client: ", " cliente: "),
+]
+
+
+def chart_to_spanish(svg):
+    """docs/es/rendimiento.svg from docs/performance.svg: the same chart with its words in
+    Spanish and its numbers written the Spanish way. Only the text between tags changes, never
+    an attribute (the coordinates)."""
+    return re.sub(r">([^<]+)<", lambda match: ">" + chart_words(match.group(1)) + "<", svg)
+
+
+def chart_words(words):
+    """One text of the chart in Spanish (render.py also uses it to leave the legend room)."""
+    if words == "clients":
+        return "clientes"
+    for en, es in sorted(PHRASES + CHART_PHRASES, key=lambda pair: -len(pair[0])):
+        words = words.replace(en, es)
+    return localize_numbers(words)
 
 
 def to_spanish(english, analysis_es):
