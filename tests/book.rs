@@ -9,9 +9,11 @@
 //! anything from the network, and while Chromium opens the pages its proxy is a port on
 //! loopback that records every request, and none may come from a page; tables and code blocks scroll
 //! rather than being cut off, with screenshots of the server page at phone and laptop widths
-//! left in `target/book-screenshots/` for a person to look at.
+//! left in `target/book-screenshots/` for a person to look at; every ```mermaid diagram of the
+//! notes is drawn as a picture.
 //!
-//! They need `mdbook` and `chromium`, so they are `#[ignore]`d; `.ci/run` installs both and
+//! They need `mdbook`, `mdbook-mermaid` and `chromium`, so they are `#[ignore]`d; `.ci/run`
+//! installs them and
 //! runs them with `--include-ignored`. Run them here with
 //! `cargo test --test book -- --include-ignored`.
 
@@ -90,6 +92,7 @@ fn built() {
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {
         require_program("mdbook");
+        require_program("mdbook-mermaid");
         require_program("chromium");
         let run = run_with_input(
             Command::new(checkout().join("docs/book/build")),
@@ -574,5 +577,54 @@ fn the_server_page_fits_a_phone_and_a_laptop_and_each_book_has_a_pdf() {
     assert!(
         requests.is_empty(),
         "the page reached for the network: {requests:#?}"
+    );
+}
+
+#[test]
+#[ignore = "needs mdbook, mdbook-mermaid and chromium (.ci/run installs them)"]
+fn every_diagram_of_the_notes_is_drawn_as_a_picture() {
+    built();
+    let trap = NetworkTrap::new();
+    for book in books() {
+        let sources = book.summary.parent().unwrap();
+        let mut drawn = 0;
+        for chapter in book.chapters() {
+            let markdown = read(&sources.join(chapter.replace(".html", ".md")));
+            let diagrams = markdown.matches("```mermaid").count();
+            if diagrams == 0 {
+                continue;
+            }
+            let page = book.out.join(&chapter);
+            let (html, console) = dom(&trap, &page, "");
+            assert!(console.is_empty(), "{}: {console:#?}", page.display());
+            // mermaid marks each block it drew, and replaces its source by an <svg>.
+            let blocks: Vec<&str> = html
+                .split("<pre class=\"mermaid\"")
+                .skip(1)
+                .map(|rest| rest.split("</pre>").next().unwrap_or(""))
+                .collect();
+            assert_eq!(blocks.len(), diagrams, "{}", page.display());
+            for block in blocks {
+                assert!(
+                    block.starts_with(" data-processed=\"true\"") && block.contains("<svg"),
+                    "{}: a diagram left as its source: {block:.200}",
+                    page.display()
+                );
+                for source_word in ["sequenceDiagram", "participant", "flowchart"] {
+                    assert!(
+                        !block.contains(source_word),
+                        "{}: {source_word} shown as text: {block:.300}",
+                        page.display()
+                    );
+                }
+            }
+            drawn += diagrams;
+        }
+        assert!(drawn >= 7, "{}: only {drawn} diagrams", book.lang);
+    }
+    assert!(
+        trap.page_requests().is_empty(),
+        "{:#?}",
+        trap.page_requests()
     );
 }

@@ -164,11 +164,15 @@ const RULES: &[(&str, Action)] = &[
     (
         "docs/book/build",
         skip(
-            "needs mdBook and Chromium: tests/book.rs (ignored, run by .ci/run) builds both books and checks them in Chromium",
+            "needs mdBook, mdbook-mermaid and Chromium: tests/book.rs (ignored, run by .ci/run) builds both books and checks them in Chromium",
         ),
     ),
     (
         "cargo install --locked mdbook *",
+        skip("installs a tool from the registry: .ci/run does it before tests/book.rs"),
+    ),
+    (
+        "cargo install --locked mdbook-mermaid *",
         skip("installs a tool from the registry: .ci/run does it before tests/book.rs"),
     ),
     (
