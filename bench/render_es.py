@@ -192,7 +192,7 @@ PHRASES = [
      "que toman un `recv` como una línea, 2 que nunca escuchan), `--timeout 3`. *Ideal* es el "
      "tiempo total de las entregas dividido entre los trabajos, o la entrega más lenta si esa es "
      "más larga. Casi todo lo que hace una prueba es esperar una respuesta o que se acabe un "
-     "tiempo de espera, así que más trabajos que núcleos todavía ayudan."),
+     "tiempo de espera (*timeout*), así que más trabajos que núcleos todavía ayudan."),
     ("| jobs | sandboxed | wall s | total of the submissions s | slowest s | ideal s | wall ÷ ideal "
      "| all 44 correct pass | same results as `--jobs 1` |",
      "| trabajos | en entorno aislado | total real s | suma de las entregas s | la más lenta s | ideal s | "
