@@ -31,25 +31,33 @@ if left:
 sys.stdout.write(spanish)
 "#;
 
-#[test]
-#[ignore = "needs python3 (.ci/run installs it)"]
-fn the_spanish_performance_page_is_the_english_one_rendered_in_spanish() {
+/// What `script` (Python, run in the checkout) prints from the English `source`, and the
+/// committed Spanish `target` it must equal.
+fn rendered_and_committed(script: &str, source: &str, target: &str) -> (String, String) {
     require_program("python3");
     let checkout = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut python = Command::new("python3");
-    python.args(["-c", SCRIPT]).current_dir(checkout);
+    python.args(["-c", script]).current_dir(checkout);
     let run = run_with_input(python, b"", Duration::from_secs(60));
     assert!(
         run.status.success(),
-        "bench/render_es.py failed on docs/performance.md:\n{}",
+        "bench/render_es.py failed on {source}:\n{}",
         run.stderr
     );
-    let committed = std::fs::read_to_string(checkout.join("docs/es/rendimiento.md"))
-        .expect("read docs/es/rendimiento.md");
-    if committed != run.stdout {
+    let committed =
+        std::fs::read_to_string(checkout.join(target)).unwrap_or_else(|e| panic!("{target}: {e}"));
+    (run.stdout, committed)
+}
+
+#[test]
+#[ignore = "needs python3 (.ci/run installs it)"]
+fn the_spanish_performance_page_is_the_english_one_rendered_in_spanish() {
+    let (rendered, committed) =
+        rendered_and_committed(SCRIPT, "docs/performance.md", "docs/es/rendimiento.md");
+    if committed != rendered {
         let first = committed
             .lines()
-            .zip(run.stdout.lines())
+            .zip(rendered.lines())
             .enumerate()
             .find(|(_, (a, b))| a != b);
         panic!(
@@ -75,20 +83,13 @@ sys.stdout.write(chart)
 #[test]
 #[ignore = "needs python3 (.ci/run installs it)"]
 fn the_spanish_chart_is_the_english_one_with_spanish_words() {
-    require_program("python3");
-    let checkout = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut python = Command::new("python3");
-    python.args(["-c", CHART_SCRIPT]).current_dir(checkout);
-    let run = run_with_input(python, b"", Duration::from_secs(60));
-    assert!(
-        run.status.success(),
-        "bench/render_es.py failed on docs/performance.svg:\n{}",
-        run.stderr
+    let (rendered, committed) = rendered_and_committed(
+        CHART_SCRIPT,
+        "docs/performance.svg",
+        "docs/es/rendimiento.svg",
     );
-    let committed = std::fs::read_to_string(checkout.join("docs/es/rendimiento.svg"))
-        .expect("read docs/es/rendimiento.svg");
     assert!(
-        committed == run.stdout,
+        committed == rendered,
         "docs/es/rendimiento.svg is not docs/performance.svg with its words in Spanish (re-run \
          bench/compare, or render it again with bench/render.py)"
     );
