@@ -285,9 +285,11 @@ CHART_PHRASES = [
     ("Messages/s, 64-byte messages", "Mensajes/s, mensajes de 64 bytes"),
     ("Messages/s, 16 KiB messages", "Mensajes/s, mensajes de 16 KiB"),
     ("Peak memory while echoing, MiB", "Memoria máxima durante el eco, MiB"),
-    (" clients: ", " clientes: "),
+    ("clients", "clientes"),
     (" client: ", " cliente: "),
 ]
+# Longest first, as in to_spanish, so that a label is replaced before the words inside it.
+CHART_ORDER = sorted(PHRASES + CHART_PHRASES, key=lambda pair: -len(pair[0]))
 
 
 def chart_to_spanish(svg):
@@ -299,9 +301,7 @@ def chart_to_spanish(svg):
 
 def chart_words(words):
     """One text of the chart in Spanish (render.py also uses it to leave the legend room)."""
-    if words == "clients":
-        return "clientes"
-    for en, es in sorted(PHRASES + CHART_PHRASES, key=lambda pair: -len(pair[0])):
+    for en, es in CHART_ORDER:
         words = words.replace(en, es)
     return localize_numbers(words)
 
